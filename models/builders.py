@@ -1,0 +1,99 @@
+"""Keras 3 functional builders for every model handcalc trains.
+
+Images enter as `(N, 28, 28)` floats in [0, 1] with the ink high, as MNIST's
+pixels divided by 255. Heads take both latents at once as `(N, 2, latent_dim)`.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from models.ops import operation
+
+IMAGE_SHAPE = (28, 28)
+
+
+def build_encoder(latent_dim: int = 100) -> keras.Model:
+    """Two stride-2 convolutions and a sigmoid latent of `latent_dim` values."""
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+    image = keras.Input(shape=IMAGE_SHAPE, name="image")
+    x = layers.Reshape((*IMAGE_SHAPE, 1))(image)
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    latent = layers.Dense(latent_dim, activation="sigmoid", name="latent")(x)
+    return keras.Model(image, latent, name="encoder")
+
+
+def build_decoder(latent_dim: int = 100) -> keras.Model:
+    """The encoder's mirror: a dense layer to 7x7x64, then two stride-2 transposed convs."""
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+    latent = keras.Input(shape=(latent_dim,), name="latent")
+    x = layers.Dense(7 * 7 * 64, activation="relu")(latent)
+    x = layers.Reshape((7, 7, 64))(x)
+    x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
+    pixels = layers.Reshape(IMAGE_SHAPE, name="pixels")(x)
+    return keras.Model(latent, pixels, name="decoder")
+
+
+def build_autoencoder(latent_dim: int = 100) -> keras.Model:
+    """Encoder and decoder joined; each stays reachable with `get_layer`."""
+    encoder = build_encoder(latent_dim)
+    decoder = build_decoder(latent_dim)
+    image = keras.Input(shape=IMAGE_SHAPE, name="image")
+    return keras.Model(image, decoder(encoder(image)), name="autoencoder")
+
+
+def build_classifier(dropout: float = 0.3) -> keras.Model:
+    """A small VGG-style CNN with batch normalisation, for the ten digits."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    image = keras.Input(shape=IMAGE_SHAPE, name="image")
+    x = layers.Reshape((*IMAGE_SHAPE, 1))(image)
+    for filters in (32, 64):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.Activation("relu")(x)
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D()(x)
+        x = layers.Dropout(dropout / 2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    probabilities = layers.Dense(10, activation="softmax", name="probabilities")(x)
+    return keras.Model(image, probabilities, name="classifier")
+
+
+def build_head(
+    operation_name: str, latent_dim: int = 100, hidden_units: int = 256, hidden_layers: int = 2
+) -> keras.Model:
+    """A dense head over a pair of latents, trained only on the operation's result.
+
+    The first layer is one tower shared by both latents (a Dense over the last
+    axis), so each digit is read the same way wherever it stands; the layers
+    after it see both readings together, which order-sensitive operations need.
+    """
+    op = operation(operation_name)
+    if hidden_layers < 1 or hidden_units < 1:
+        raise ValueError("a head needs at least one hidden layer of at least one unit")
+    latents = keras.Input(shape=(2, latent_dim), name="latents")
+    x = layers.Dense(hidden_units, activation="relu", name="shared_tower")(latents)
+    x = layers.Flatten()(x)
+    for index in range(hidden_layers):
+        x = layers.Dense(hidden_units, activation="relu", name=f"hidden_{index}")(x)
+    outputs = {
+        output: layers.Dense(
+            classes,
+            activation="sigmoid" if classes == 1 else "softmax",
+            name=output,
+        )(x)
+        for output, classes in op.outputs.items()
+    }
+    return keras.Model(latents, outputs, name=f"{op.name}_head")

@@ -1,0 +1,69 @@
+"""Validated training parameters for each model, shared by the CLI, the workers and the API.
+
+No TensorFlow here: the API validates job specs with these classes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.catalog import MODEL_NAMES
+
+ModelName = Literal["autoencoder", "classifier", "add", "multiply", "compare"]
+
+
+class TrainingParams(BaseModel):
+    """What every training run takes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(10, ge=1, le=200, description="Upper bound; early stopping may end sooner.")
+    batch_size: int = Field(128, ge=8, le=4096)
+    learning_rate: float = Field(2e-3, gt=0.0, le=1.0)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    validation_fraction: float = Field(
+        0.1, ge=0.01, le=0.5, description="Share of the training set held out for early stopping."
+    )
+    patience: int = Field(3, ge=1, le=50, description="Epochs without a better validation loss.")
+    train_limit: int | None = Field(
+        None, ge=100, le=60_000, description="Use only the first N training images (quick runs)."
+    )
+
+
+class AutoencoderParams(TrainingParams):
+    epochs: int = Field(12, ge=1, le=200)
+    latent_dim: int = Field(100, ge=2, le=512, description="Length of the latent vector.")
+
+
+class ClassifierParams(TrainingParams):
+    epochs: int = Field(8, ge=1, le=200)
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+
+
+class HeadParams(TrainingParams):
+    epochs: int = Field(20, ge=1, le=200)
+    batch_size: int = Field(256, ge=8, le=4096)
+    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    pairs: int = Field(
+        200_000, ge=1_000, le=2_000_000, description="Random image pairs drawn for training."
+    )
+    hidden_units: int = Field(256, ge=16, le=4096)
+    hidden_layers: int = Field(2, ge=1, le=6)
+
+
+PARAMS_BY_MODEL: dict[str, type[TrainingParams]] = {
+    "autoencoder": AutoencoderParams,
+    "classifier": ClassifierParams,
+    "add": HeadParams,
+    "multiply": HeadParams,
+    "compare": HeadParams,
+}
+
+
+def params_for(model: str, values: dict | None = None) -> TrainingParams:
+    """Validate `values` as the parameters of `model`; raises `ValueError` for unknown models."""
+    if model not in PARAMS_BY_MODEL:
+        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODEL_NAMES)}")
+    return PARAMS_BY_MODEL[model].model_validate(values or {})

@@ -1,0 +1,170 @@
+"""Train a model, evaluate it, export it and publish it to the store: one job, start to end.
+
+The CLI and the workers both call `run_training`. A run that fails or is
+cancelled publishes nothing: its files live in a staging folder until the one
+atomic rename that makes them a version.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from models import evaluation
+from models.catalog import KERAS_FILE, LITERT_FILE, is_head
+from models.data import Dataset, digest, load_mnist
+from models.export import export_litert, max_difference
+from models.ops import draw_pairs, operation
+from models.params import TrainingParams, params_for
+from models.registry import ArtifactStore
+from models.training import (
+    Monitor,
+    Trained,
+    TrainingCancelled,
+    as_float_images,
+    train_autoencoder,
+    train_classifier,
+    train_head,
+)
+
+logger = logging.getLogger(__name__)
+
+LITERT_TOLERANCE = 1e-4
+_SAMPLES = 64
+
+
+@dataclass
+class Published:
+    name: str
+    version: int
+    metrics: dict[str, float]
+    wall_time_s: float
+    activated: bool
+    lineage: dict[str, int] = field(default_factory=dict)
+
+
+def load_keras_model(store: ArtifactStore, name: str, version: int | str = "active") -> tuple:
+    """A stored Keras model and its version number, loaded in safe mode (no code runs)."""
+    stored = store.resolve(name, version)
+    model = keras.saving.load_model(stored.file(KERAS_FILE), compile=False, safe_mode=True)
+    return model, stored.version
+
+
+def run_training(
+    name: str,
+    params: TrainingParams | dict[str, Any] | None,
+    store: ArtifactStore,
+    *,
+    dataset: Dataset | None = None,
+    data_source: str | Path | None = None,
+    encoder_version: int | None = None,
+    activate: bool = True,
+    monitor: Monitor | None = None,
+) -> Published:
+    """Train `name`, evaluate it on the test set, export it and publish it."""
+    started = time.perf_counter()
+    if not isinstance(params, TrainingParams):
+        params = params_for(name, params)
+    if dataset is None:
+        dataset = load_mnist(data_source)
+    (x_train, y_train), (x_test, y_test) = dataset
+    lineage: dict[str, int] = {}
+
+    if name == "autoencoder":
+        trained = train_autoencoder(params, x_train, monitor)
+        metrics = {"test_bce": evaluation.autoencoder_bce(trained.model, x_test)}
+        encoder = trained.model.get_layer("encoder")
+        samples = {
+            "encode": as_float_images(x_test[:_SAMPLES]),
+            "decode": evaluation.encode(encoder, x_test[:_SAMPLES]),
+        }
+    elif name == "classifier":
+        trained = train_classifier(params, x_train, y_train, monitor)
+        metrics = {"test_accuracy": evaluation.classifier_accuracy(trained.model, x_test, y_test)}
+        samples = {"classify": as_float_images(x_test[:_SAMPLES])}
+    elif is_head(name):
+        autoencoder, lineage["autoencoder"] = load_keras_model(
+            store, "autoencoder", encoder_version or "active"
+        )
+        encoder = autoencoder.get_layer("encoder")
+        train_images = x_train[: params.train_limit] if params.train_limit else x_train
+        train_latents = evaluation.encode(encoder, train_images)
+        test_latents = evaluation.encode(encoder, x_test)
+        trained = _train_head_on_results(
+            name, params, train_latents, y_train[: len(train_images)], monitor
+        )
+        accuracy = evaluation.head_accuracy(name, trained.model, test_latents, y_test)
+        metrics = {"test_accuracy": accuracy}
+        index = draw_pairs(_SAMPLES, len(test_latents), seed=1)
+        samples = {"predict": np.stack([test_latents[index[:, 0]], test_latents[index[:, 1]]], 1)}
+    else:
+        raise ValueError(f"unknown model {name!r}")
+
+    if monitor is not None and monitor.should_stop is not None and monitor.should_stop():
+        raise TrainingCancelled("training was cancelled before publishing")
+
+    flatbuffer = export_litert(name, trained.model)
+    difference = max_difference(name, trained.model, flatbuffer, samples)
+    if difference > LITERT_TOLERANCE:
+        raise RuntimeError(
+            f"the LiteRT export of {name} differs from Keras by {difference:.2e} "
+            f"(tolerance {LITERT_TOLERANCE:g}); not publishing"
+        )
+    metadata = {
+        "params": params.model_dump(),
+        "metrics": metrics,
+        "history": trained.history,
+        "lineage": lineage,
+        "data": {
+            "source": str(data_source) if data_source else "in-memory dataset",
+            "digest": digest(dataset),
+            "train_images": len(x_train[: params.train_limit or None]),
+            "test_images": len(x_test),
+        },
+        "litert_max_abs_diff": difference,
+        "training_wall_time_s": round(trained.wall_time_s, 2),
+        "device": "gpu" if tf.config.list_physical_devices("GPU") else "cpu",
+        "libraries": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+        },
+    }
+    if name == "autoencoder":
+        metadata["latent"] = {"length": params.latent_dim, "min": 0.0, "max": 1.0}
+
+    with store.stage(name) as staging:
+        trained.model.save(staging / KERAS_FILE)
+        (staging / LITERT_FILE).write_bytes(flatbuffer)
+        if monitor is not None and monitor.should_stop is not None and monitor.should_stop():
+            raise TrainingCancelled("training was cancelled before publishing")
+        version = store.publish(name, staging, metadata)
+    if activate:
+        store.activate(name, version.version)
+    return Published(
+        name, version.version, metrics, time.perf_counter() - started, activate, lineage
+    )
+
+
+def _train_head_on_results(
+    name: str, params: TrainingParams, latents: np.ndarray, labels: np.ndarray, monitor
+) -> Trained:
+    """Draw random pairs, compute the operation's results, and train on those alone.
+
+    The labels are used here only to state each pair's result, as a teacher who
+    says "these two make 12" would; `train_head` receives the results, never the
+    digits.
+    """
+    op = operation(name)
+    pairs = draw_pairs(params.pairs, len(latents), params.seed)
+    results = op.apply(labels[pairs[:, 0]], labels[pairs[:, 1]])
+    return train_head(name, params, latents, pairs, results, monitor)

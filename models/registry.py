@@ -1,0 +1,290 @@
+"""The versioned artifact store: immutable integer versions and an `active` alias per model.
+
+Layout::
+
+    ROOT/<name>/<version>/model.keras      the Keras model (training, evaluation)
+    ROOT/<name>/<version>/model.tflite     the LiteRT export the API serves
+    ROOT/<name>/<version>/metadata.json    params, metrics, lineage, file digests, ...
+    ROOT/<name>/active                     the active version's number
+
+A version is written into a staging folder under ROOT and renamed to the next
+free integer in one `rename(2)`: nobody sees a half-written version, and two
+publishers racing for a number cannot both win it (renaming onto a non-empty
+folder fails, and the loser retries with the next number). The alias is
+replaced the same way, so promotion and rollback are atomic.
+
+No TensorFlow here: the API reads the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+METADATA = "metadata.json"
+ALIAS = "active"
+STAGING_PREFIX = ".staging-"
+TRASH_PREFIX = ".trash-"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_MAX_PUBLISH_ATTEMPTS = 1000
+
+
+class RegistryError(Exception):
+    """Base class of the store's errors."""
+
+
+class InvalidName(RegistryError, ValueError):
+    """A model name or version that is not allowed (bad characters, path tricks)."""
+
+
+class NotFound(RegistryError, LookupError):
+    """No such model, version or alias."""
+
+
+class CorruptVersion(RegistryError):
+    """A version folder that is incomplete or whose files do not match their digests."""
+
+
+class Conflict(RegistryError):
+    """An operation the store's rules forbid, such as deleting a version in use."""
+
+
+@dataclass(frozen=True)
+class Version:
+    name: str
+    version: int
+    path: Path
+    metadata: dict[str, Any]
+
+    def file(self, filename: str) -> Path:
+        return self.path / filename
+
+    @property
+    def lineage(self) -> dict[str, int]:
+        return dict(self.metadata.get("lineage") or {})
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidName(
+            f"invalid model name {name!r}: use 1-64 lowercase letters, digits or underscores, "
+            "starting with a letter"
+        )
+    return name
+
+
+def validate_version(version: int | str) -> int:
+    text = str(version)
+    if not text.isdigit() or text.startswith("0") or len(text) > 9:
+        raise InvalidName(f"invalid version {version!r}: versions are positive integers")
+    return int(text)
+
+
+def file_digest(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(chunk)
+    return "sha256:" + hasher.hexdigest()
+
+
+class ArtifactStore:
+    """Versioned model artifacts under one root folder."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    # Reading -----------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _NAME.match(p.name))
+
+    def versions(self, name: str) -> list[Version]:
+        """Every readable version, oldest first; corrupt folders are logged and skipped."""
+        found = []
+        for number in self._version_numbers(name):
+            try:
+                found.append(self.get(name, number, verify=False))
+            except CorruptVersion as error:
+                logger.warning("skipping %s", error)
+        return found
+
+    def get(self, name: str, version: int | str, *, verify: bool = True) -> Version:
+        """One version; with `verify`, every file is checked against its recorded digest."""
+        number = validate_version(version)
+        path = self._model_dir(name) / str(number)
+        if not path.is_dir():
+            raise NotFound(f"model {name!r} has no version {number}")
+        metadata = self._read_metadata(path, name, number)
+        for filename, expected in metadata["files"].items():
+            file_path = path / filename
+            if not file_path.is_file():
+                raise CorruptVersion(f"{name} v{number}: {filename} is missing")
+            if verify and file_digest(file_path) != expected:
+                raise CorruptVersion(f"{name} v{number}: {filename} does not match its digest")
+        return Version(name, number, path, metadata)
+
+    def active_version(self, name: str) -> int | None:
+        alias = self._model_dir(name) / ALIAS
+        try:
+            return validate_version(alias.read_text().strip())
+        except FileNotFoundError:
+            return None
+        except InvalidName:
+            logger.warning("ignoring malformed alias %s", alias)
+            return None
+
+    def resolve(self, name: str, version: int | str = ALIAS, *, verify: bool = True) -> Version:
+        """A version by number or by the alias `active`."""
+        if version == ALIAS:
+            number = self.active_version(name)
+            if number is None:
+                raise NotFound(f"model {name!r} has no active version")
+            return self.get(name, number, verify=verify)
+        return self.get(name, version, verify=verify)
+
+    # Writing -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[Path]:
+        """A private folder to write a new version's files into; removed if anything fails."""
+        model_dir = self._model_dir(name)
+        model_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=model_dir))
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def publish(self, name: str, staging: Path, metadata: dict[str, Any]) -> Version:
+        """Turn a staged folder into the next version, atomically. Returns the new version."""
+        model_dir = self._model_dir(name)
+        if staging.parent.resolve() != model_dir.resolve():
+            raise RegistryError(f"{staging} is not a staging folder of {name!r}")
+        files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.name != METADATA}
+        if not files:
+            raise RegistryError("nothing to publish: the staging folder is empty")
+        number = max(self._version_numbers(name), default=0) + 1
+        for _ in range(_MAX_PUBLISH_ATTEMPTS):
+            record = {
+                **metadata,
+                "name": name,
+                "version": number,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "files": files,
+            }
+            _write_json(staging / METADATA, record)
+            try:
+                staging.rename(model_dir / str(number))
+            except OSError:  # another publisher took this number first
+                number += 1
+                continue
+            logger.info("published %s v%d", name, number)
+            return Version(name, number, model_dir / str(number), record)
+        raise RegistryError(f"could not find a free version number for {name!r}")
+
+    def activate(self, name: str, version: int | str) -> Version:
+        """Point the `active` alias at `version` (promotion or rollback), atomically."""
+        target = self.get(name, version)
+        alias = self._model_dir(name) / ALIAS
+        temporary = alias.with_name(f"{STAGING_PREFIX}{ALIAS}-{os.getpid()}-{time.time_ns()}")
+        temporary.write_text(f"{target.version}\n")
+        os.replace(temporary, alias)
+        logger.info("activated %s v%d", name, target.version)
+        return target
+
+    def delete(self, name: str, version: int | str) -> None:
+        """Remove a version that is neither active nor in any other version's lineage."""
+        number = validate_version(version)
+        if not (self._model_dir(name) / str(number)).is_dir():
+            raise NotFound(f"model {name!r} has no version {number}")
+        if self.active_version(name) == number:
+            raise Conflict(f"{name} v{number} is the active version; activate another first")
+        dependants = self.dependants(name, number)
+        if dependants:
+            listed = ", ".join(f"{v.name} v{v.version}" for v in dependants)
+            raise Conflict(f"{name} v{number} is in the lineage of {listed}")
+        path = self._model_dir(name) / str(number)
+        trash = path.with_name(f"{TRASH_PREFIX}{number}-{time.time_ns()}")
+        path.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def dependants(self, name: str, version: int) -> list[Version]:
+        """Versions of any model whose lineage names `name` at `version`."""
+        return [
+            other
+            for other_name in self.names()
+            for other in self.versions(other_name)
+            if other.lineage.get(name) == version
+        ]
+
+    def clean_staging(self, older_than_s: float = 3600.0) -> int:
+        """Remove staging and trash folders left by crashed processes. Returns how many."""
+        removed = 0
+        cutoff = time.time() - older_than_s
+        for name in self.names():
+            for path in self._model_dir(name).iterdir():
+                leftover = path.name.startswith((STAGING_PREFIX, TRASH_PREFIX))
+                if leftover and path.stat().st_mtime < cutoff:
+                    if path.is_dir():
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    # Internals ---------------------------------------------------------------------------
+
+    def _model_dir(self, name: str) -> Path:
+        return self.root / validate_name(name)
+
+    def _version_numbers(self, name: str) -> list[int]:
+        model_dir = self._model_dir(name)
+        if not model_dir.is_dir():
+            return []
+        return sorted(
+            int(p.name)
+            for p in model_dir.iterdir()
+            if p.is_dir() and p.name.isdigit() and not p.name.startswith("0")
+        )
+
+    @staticmethod
+    def _read_metadata(path: Path, name: str, number: int) -> dict[str, Any]:
+        try:
+            metadata = json.loads((path / METADATA).read_text())
+        except FileNotFoundError as error:
+            raise CorruptVersion(f"{name} v{number}: {METADATA} is missing") from error
+        except (OSError, ValueError) as error:
+            raise CorruptVersion(f"{name} v{number}: {METADATA} is unreadable ({error})") from error
+        if not isinstance(metadata, dict) or not isinstance(metadata.get("files"), dict):
+            raise CorruptVersion(f"{name} v{number}: {METADATA} lists no files")
+        if metadata.get("name") != name or metadata.get("version") != number:
+            raise CorruptVersion(
+                f"{name} v{number}: {METADATA} describes "
+                f"{metadata.get('name')!r} v{metadata.get('version')!r}"
+            )
+        return metadata
+
+
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    with path.open("w") as handle:
+        json.dump(record, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -1,0 +1,38 @@
+"""Running LiteRT exports: what the API serves. No TensorFlow here."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+
+class LiteModel:
+    """A LiteRT model with named signatures, safe to call from several threads.
+
+    One interpreter is not thread-safe, so calls are serialised by a lock; outputs
+    are copied out of the interpreter's buffers before the lock is released.
+    """
+
+    def __init__(self, source: str | os.PathLike[str] | bytes, num_threads: int = 2) -> None:
+        if isinstance(source, bytes):
+            self._interpreter = Interpreter(model_content=source, num_threads=num_threads)
+        else:
+            self._interpreter = Interpreter(model_path=str(Path(source)), num_threads=num_threads)
+        self.signatures: dict[str, dict[str, list[str]]] = self._interpreter.get_signature_list()
+        self._runners = {
+            key: self._interpreter.get_signature_runner(key) for key in self.signatures
+        }
+        self._lock = threading.Lock()
+
+    def run(self, signature: str, **inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Run one signature on a batch; returns each output as a fresh array."""
+        if signature not in self._runners:
+            raise KeyError(f"no signature {signature!r}; this model has {sorted(self._runners)}")
+        arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
+        with self._lock:
+            outputs = self._runners[signature](**arrays)
+            return {key: np.array(value, copy=True) for key, value in outputs.items()}

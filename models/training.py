@@ -1,0 +1,217 @@
+"""Training each model from validated params: plain functions, no Celery, no HTTP.
+
+Progress goes out through a `Monitor` (one call per finished epoch), which can
+also cancel a run: `should_stop` is polled between batches, and a cancelled run
+raises `TrainingCancelled` so that nothing after it (publishing) happens.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from models.builders import build_autoencoder, build_classifier, build_head
+from models.ops import operation
+from models.params import AutoencoderParams, ClassifierParams, HeadParams, TrainingParams
+
+EpochCallback = Callable[[int, int, dict[str, float]], None]
+
+
+class TrainingCancelled(Exception):
+    """The monitor asked the run to stop; nothing it trained should be kept."""
+
+
+@dataclass
+class Monitor:
+    """Where a training run reports progress and learns that it should stop."""
+
+    on_epoch: EpochCallback | None = None
+    should_stop: Callable[[], bool] | None = None
+    poll_interval_s: float = 0.25
+
+
+@dataclass
+class Trained:
+    model: keras.Model
+    history: list[dict[str, float]] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+
+class _MonitorCallback(keras.callbacks.Callback):
+    def __init__(self, monitor: Monitor, epochs: int) -> None:
+        super().__init__()
+        self._monitor = monitor
+        self._epochs = epochs
+        self._last_poll = 0.0
+        self.history: list[dict[str, float]] = []
+
+    def _check(self) -> None:
+        if self._monitor.should_stop is None:
+            return
+        now = time.monotonic()
+        if now - self._last_poll < self._monitor.poll_interval_s:
+            return
+        self._last_poll = now
+        if self._monitor.should_stop():
+            raise TrainingCancelled("training was cancelled")
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._check()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        metrics = {key: float(value) for key, value in (logs or {}).items()}
+        metrics.pop("learning_rate", None)
+        self.history.append({"epoch": epoch + 1, **metrics})
+        if self._monitor.on_epoch is not None:
+            self._monitor.on_epoch(epoch + 1, self._epochs, metrics)
+        self._check()
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed, same data order, same initial weights, same result."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def split_validation(count: int, params: TrainingParams) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffled train and validation indices, from the run's seed."""
+    order = np.random.default_rng(params.seed).permutation(count)
+    held_out = max(1, round(count * params.validation_fraction))
+    return order[held_out:], order[:held_out]
+
+
+def as_float_images(images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) / 255.0
+
+
+def _optimizer(params: TrainingParams, steps: int) -> keras.optimizers.Optimizer:
+    schedule = keras.optimizers.schedules.CosineDecay(
+        params.learning_rate, decay_steps=max(1, steps), alpha=0.05
+    )
+    return keras.optimizers.Adam(learning_rate=schedule)
+
+
+def _fit(
+    model: keras.Model,
+    params: TrainingParams,
+    train: tuple,
+    validation: tuple,
+    monitor: Monitor | None,
+    *,
+    dataset: tf.data.Dataset | None = None,
+) -> Trained:
+    started = time.perf_counter()
+    progress = _MonitorCallback(monitor or Monitor(), params.epochs)
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=params.patience, restore_best_weights=True
+        ),
+        progress,
+    ]
+    if dataset is not None:
+        inputs = {"x": dataset}
+    else:
+        inputs = {"x": train[0], "y": train[1], "batch_size": params.batch_size, "shuffle": True}
+    model.fit(
+        **inputs, epochs=params.epochs, validation_data=validation, callbacks=callbacks, verbose=0
+    )
+    return Trained(model, progress.history, time.perf_counter() - started)
+
+
+def _limit(images: np.ndarray, params: TrainingParams) -> np.ndarray:
+    return images[: params.train_limit] if params.train_limit else images
+
+
+def train_autoencoder(
+    params: AutoencoderParams, train_images: np.ndarray, monitor: Monitor | None = None
+) -> Trained:
+    """Reconstruct images through a `latent_dim` sigmoid bottleneck; loss is pixel BCE."""
+    seed_everything(params.seed)
+    images = as_float_images(_limit(train_images, params))
+    fit_index, val_index = split_validation(len(images), params)
+    model = build_autoencoder(params.latent_dim)
+    steps = math.ceil(len(fit_index) / params.batch_size) * params.epochs
+    model.compile(optimizer=_optimizer(params, steps), loss="binary_crossentropy")
+    x_fit, x_val = images[fit_index], images[val_index]
+    return _fit(model, params, (x_fit, x_fit), (x_val, x_val), monitor)
+
+
+def train_classifier(
+    params: ClassifierParams,
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    monitor: Monitor | None = None,
+) -> Trained:
+    """The ten-way CNN, with small random shifts and rotations as augmentation."""
+    seed_everything(params.seed)
+    images = as_float_images(_limit(train_images, params))
+    labels = _limit(train_labels, params).astype(np.int64)
+    fit_index, val_index = split_validation(len(images), params)
+    augment = keras.Sequential(
+        [
+            keras.layers.Reshape((28, 28, 1)),
+            keras.layers.RandomRotation(0.04, fill_mode="constant", seed=params.seed),
+            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=params.seed),
+            keras.layers.Reshape((28, 28)),
+        ],
+        name="augment",
+    )
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((images[fit_index], labels[fit_index]))
+        .shuffle(len(fit_index), seed=params.seed, reshuffle_each_iteration=True)
+        .batch(params.batch_size)
+        .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    model = build_classifier(params.dropout)
+    steps = math.ceil(len(fit_index) / params.batch_size) * params.epochs
+    model.compile(
+        optimizer=_optimizer(params, steps),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    validation = (images[val_index], labels[val_index])
+    return _fit(model, params, (), validation, monitor, dataset=dataset)
+
+
+def train_head(
+    operation_name: str,
+    params: HeadParams,
+    latents: np.ndarray,
+    pairs: np.ndarray,
+    results: np.ndarray,
+    monitor: Monitor | None = None,
+) -> Trained:
+    """Learn an operation from pairs of latents and the operation's results alone.
+
+    `latents` are the frozen encoder's codes of the training images, `pairs` index
+    into them, and `results` hold the operation's result for each pair. No digit
+    label reaches this function: only sums, products or comparisons do.
+    """
+    if len(pairs) != len(results):
+        raise ValueError(f"{len(pairs)} pairs but {len(results)} results")
+    op = operation(operation_name)
+    seed_everything(params.seed)
+    inputs = np.stack([latents[pairs[:, 0]], latents[pairs[:, 1]]], axis=1).astype(np.float32)
+    targets = op.targets(results)
+    fit_index, val_index = split_validation(len(inputs), params)
+    model = build_head(op.name, latents.shape[1], params.hidden_units, params.hidden_layers)
+    steps = math.ceil(len(fit_index) / params.batch_size) * params.epochs
+    losses = {
+        key: "binary_crossentropy" if classes == 1 else "sparse_categorical_crossentropy"
+        for key, classes in op.outputs.items()
+    }
+    metrics = {
+        key: "binary_accuracy" if classes == 1 else "accuracy"
+        for key, classes in op.outputs.items()
+    }
+    model.compile(optimizer=_optimizer(params, steps), loss=losses, metrics=metrics)
+    fit = (inputs[fit_index], {key: value[fit_index] for key, value in targets.items()})
+    validation = (inputs[val_index], {key: value[val_index] for key, value in targets.items()})
+    return _fit(model, params, fit, validation, monitor)
