@@ -115,7 +115,7 @@ def _fit(
         progress,
     ]
     if dataset is not None:
-        inputs = {"x": dataset}
+        inputs = {"x": dataset, "shuffle": False}  # the dataset shuffles itself
     else:
         inputs = {"x": train[0], "y": train[1], "batch_size": params.batch_size, "shuffle": True}
     model.fit(

@@ -1,0 +1,69 @@
+"""Fixtures shared by every test package: the shipped MNIST subset and small trained models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SUBSET = Path(__file__).parent / "data" / "mnist_subset.npz"
+
+# Small but real trainings on the shipped subset: enough for the models to work.
+QUICK_PARAMS = {
+    "autoencoder": {"epochs": 6, "batch_size": 64, "latent_dim": 32},
+    "classifier": {"epochs": 5, "batch_size": 64},
+    "add": {"epochs": 15, "pairs": 40_000},
+    "multiply": {"epochs": 15, "pairs": 40_000},
+    "compare": {"epochs": 8, "pairs": 40_000},
+}
+
+
+@pytest.fixture(scope="session")
+def subset_path() -> Path:
+    return SUBSET
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """((x_train, y_train), (x_test, y_test)) of the shipped subset."""
+    from models.data import load_mnist
+
+    return load_mnist(SUBSET, download=False)
+
+
+@pytest.fixture(scope="session")
+def trained_root(tmp_path_factory, mnist) -> Path:
+    """An artifact store with version 1 of every model, trained on the subset."""
+    from models.pipeline import run_training
+    from models.registry import ArtifactStore
+
+    root = tmp_path_factory.mktemp("trained-store")
+    store = ArtifactStore(root)
+    for name, params in QUICK_PARAMS.items():
+        run_training(name, params, store, dataset=mnist, data_source=SUBSET)
+    return root
+
+
+@pytest.fixture()
+def digits(mnist) -> tuple[np.ndarray, np.ndarray]:
+    """The subset's test images (uint8) and labels."""
+    return mnist[1]
+
+
+@pytest.fixture(scope="session")
+def lite_classifier(trained_root):
+    """A function from (N, 28, 28) float images to predicted digits, via the LiteRT export."""
+    from models.catalog import LITERT_FILE
+    from models.registry import ArtifactStore
+    from models.runtime import LiteModel
+
+    model = LiteModel(ArtifactStore(trained_root).resolve("classifier").file(LITERT_FILE))
+
+    def classify(images: np.ndarray) -> np.ndarray:
+        return model.run("classify", image=images)["probabilities"].argmax(axis=1)
+
+    return classify

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from models.builders import (
+    build_autoencoder,
+    build_classifier,
+    build_decoder,
+    build_encoder,
+    build_head,
+)
+
+
+def test_autoencoder_shapes():
+    autoencoder = build_autoencoder(latent_dim=24)
+    images = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+    assert autoencoder.name == "autoencoder"
+    assert autoencoder.get_layer("encoder")(images).shape == (3, 24)
+    reconstruction = np.asarray(autoencoder(images))
+    assert reconstruction.shape == (3, 28, 28)
+    assert reconstruction.min() >= 0.0 and reconstruction.max() <= 1.0
+    assert build_decoder(24)(np.zeros((2, 24), np.float32)).shape == (2, 28, 28)
+
+
+def test_classifier_gives_a_distribution_over_ten_digits():
+    probabilities = np.asarray(build_classifier()(np.zeros((4, 28, 28), np.float32)))
+    assert probabilities.shape == (4, 10)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "outputs"),
+    [
+        ("add", {"units": 10, "tens": 2}),
+        ("multiply", {"units": 10, "tens": 9}),
+        ("compare", {"greater": 1}),
+    ],
+)
+def test_heads_take_two_latents(name, outputs):
+    head = build_head(name, latent_dim=16, hidden_units=32)
+    result = head(np.zeros((5, 2, 16), np.float32))
+    assert {key: tuple(value.shape) for key, value in result.items()} == {
+        key: (5, size) for key, size in outputs.items()
+    }
+
+
+def test_builders_refuse_bad_arguments():
+    with pytest.raises(ValueError, match="latent_dim must be positive"):
+        build_encoder(0)
+    with pytest.raises(ValueError, match="dropout"):
+        build_classifier(1.5)
+    with pytest.raises(ValueError, match="unknown operation 'divide'"):
+        build_head("divide")

@@ -1,0 +1,125 @@
+import inspect
+import shutil
+
+import keras
+import numpy as np
+import pytest
+
+from models import pipeline
+from models.catalog import KERAS_FILE, LITERT_FILE, SIGNATURES
+from models.ops import operation
+from models.params import HeadParams
+from models.registry import ArtifactStore
+from models.runtime import LiteModel
+from models.training import Monitor, TrainingCancelled, train_head
+
+
+@pytest.fixture()
+def store(trained_root, tmp_path):
+    """A private copy of the trained store, free to change."""
+    shutil.copytree(trained_root, tmp_path / "store")
+    return ArtifactStore(tmp_path / "store")
+
+
+def test_every_model_is_published_active_with_metrics_and_lineage(trained_root):
+    store = ArtifactStore(trained_root)
+    autoencoder = store.resolve("autoencoder")
+    assert autoencoder.metadata["metrics"]["test_bce"] < 0.2
+    assert autoencoder.metadata["latent"] == {"length": 32, "min": 0.0, "max": 1.0}
+    assert store.resolve("classifier").metadata["metrics"]["test_accuracy"] > 0.9
+    for head in ("add", "multiply", "compare"):
+        stored = store.resolve(head)
+        assert stored.lineage == {"autoencoder": autoencoder.version}
+        assert stored.metadata["data"]["digest"] == autoencoder.metadata["data"]["digest"]
+        assert len(stored.metadata["history"]) >= 1
+    # chance is about 1/19 for add, 1/2 for compare: these heads have learnt something
+    assert store.resolve("add").metadata["metrics"]["test_accuracy"] > 0.3
+    assert store.resolve("compare").metadata["metrics"]["test_accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("name", ["autoencoder", "classifier", "add", "compare"])
+def test_keras_and_litert_agree(trained_root, digits, name):
+    stored = ArtifactStore(trained_root).resolve(name)
+    model = keras.saving.load_model(stored.file(KERAS_FILE), safe_mode=True, compile=False)
+    lite = LiteModel(stored.file(LITERT_FILE))
+    assert set(lite.signatures) == set(SIGNATURES[name])
+    images = (digits[0][:50] / 255.0).astype(np.float32)
+    if name == "autoencoder":
+        latents = np.asarray(model.get_layer("encoder")(images))
+        assert np.abs(lite.run("encode", image=images)["latent"] - latents).max() < 1e-4
+        pixels = np.asarray(model.get_layer("decoder")(latents))
+        assert np.abs(lite.run("decode", latent=latents)["pixels"] - pixels).max() < 1e-4
+    elif name == "classifier":
+        expected = np.asarray(model(images))
+        assert np.abs(lite.run("classify", image=images)["probabilities"] - expected).max() < 1e-4
+    else:
+        latents = np.random.default_rng(0).random((50, 2, model.input.shape[-1]), np.float32)
+        expected = model(latents)
+        actual = lite.run("predict", latents=latents)
+        for key, value in expected.items():
+            assert np.abs(actual[key] - np.asarray(value)).max() < 1e-4
+
+
+def test_cancelled_training_publishes_nothing(store, mnist):
+    epochs_seen = []
+    monitor = Monitor(
+        on_epoch=lambda epoch, epochs, metrics: epochs_seen.append(epoch),
+        should_stop=lambda: bool(epochs_seen),
+        poll_interval_s=0.0,
+    )
+    with pytest.raises(TrainingCancelled):
+        pipeline.run_training(
+            "compare", {"epochs": 5, "pairs": 5000}, store, dataset=mnist, monitor=monitor
+        )
+    assert epochs_seen == [1]
+    assert [v.version for v in store.versions("compare")] == [1]
+    assert sorted(p.name for p in (store.root / "compare").iterdir()) == ["1", "active"]
+
+
+def test_head_on_an_older_encoder_records_that_lineage(store, mnist):
+    pipeline.run_training(
+        "autoencoder", {"epochs": 1, "latent_dim": 8, "train_limit": 1000}, store, dataset=mnist
+    )
+    assert store.active_version("autoencoder") == 2
+    published = pipeline.run_training(
+        "compare",
+        {"epochs": 1, "pairs": 2000},
+        store,
+        dataset=mnist,
+        encoder_version=1,
+        activate=False,
+    )
+    assert published.version == 2 and published.lineage == {"autoencoder": 1}
+    assert store.active_version("compare") == 1  # not activated
+    head = LiteModel(store.get("compare", 2).file(LITERT_FILE))
+    # the head takes latents of encoder v1's length (32), not v2's (8)
+    assert head.run("predict", latents=np.zeros((1, 2, 32)))["greater"].shape == (1, 1)
+
+
+def test_heads_are_trained_on_the_operations_results_alone(store, mnist, monkeypatch):
+    assert "labels" not in inspect.signature(train_head).parameters
+    received = {}
+
+    def spy(name, params, latents, pairs, results, monitor=None):
+        received.update(latents=latents, pairs=pairs, results=results)
+        return train_head(name, params, latents, pairs, results, monitor)
+
+    monkeypatch.setattr(pipeline, "train_head", spy)
+    pipeline.run_training("add", {"epochs": 1, "pairs": 3000}, store, dataset=mnist)
+    (x_train, y_train), _ = mnist
+    pairs, results = received["pairs"], received["results"]
+    assert received["latents"].dtype == np.float32 and received["latents"].shape[0] == len(x_train)
+    assert results.max() <= 18 and set(np.unique(results)) == set(range(19))
+    np.testing.assert_array_equal(results, y_train[pairs[:, 0]] + y_train[pairs[:, 1]])
+
+
+def test_same_seed_same_head(store, mnist):
+    stored = store.resolve("autoencoder")
+    model = keras.saving.load_model(stored.file(KERAS_FILE), safe_mode=True, compile=False)
+    latents = np.asarray(model.get_layer("encoder")((mnist[0][0][:1000] / 255.0).astype("f4")))
+    pairs = np.random.default_rng(0).integers(0, 1000, (3000, 2))
+    results = operation("add").apply(mnist[0][1][pairs[:, 0]], mnist[0][1][pairs[:, 1]])
+    params = HeadParams(epochs=2, pairs=3000, seed=7)
+    first = train_head("add", params, latents, pairs, results)
+    second = train_head("add", params, latents, pairs, results)
+    assert first.history == second.history

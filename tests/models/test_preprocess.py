@@ -1,0 +1,165 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from models.preprocess import ImageError, ink_map, normalise, preprocess
+from tests.helpers import image_bytes
+
+COUNT = 200
+
+
+def _accuracy(classify, images, labels):
+    return float(np.mean(classify(np.stack(images)) == labels))
+
+
+def _raw_accuracy(classify, digits):
+    x, y = digits
+    return _accuracy(classify, list(x[:COUNT] / 255.0), y[:COUNT])
+
+
+def test_mnist_form_pngs_come_through_unchanged(digits, lite_classifier):
+    x, y = digits
+    processed = [preprocess(image_bytes(image)) for image in x]
+    raw = _accuracy(lite_classifier, list(x / 255.0), y)
+    through = _accuracy(lite_classifier, processed, y)
+    assert abs(through - raw) <= 0.002
+    assert (
+        np.mean([np.abs(p - i / 255.0).max() < 1e-6 for p, i in zip(processed, x, strict=True)])
+        > 0.9
+    )
+
+
+def test_full_pipeline_on_mnist_form_keeps_the_digits_readable(digits, lite_classifier):
+    # Bypass the MNIST-form shortcut: crop, rescale and re-centre every digit.
+    x, y = digits
+    processed = [normalise(ink_map(Image.fromarray(image))) for image in x[:COUNT]]
+    assert (
+        _accuracy(lite_classifier, processed, y[:COUNT])
+        >= _raw_accuracy(lite_classifier, digits) - 0.02
+    )
+    for image in processed:
+        assert image.shape == (28, 28) and image.dtype == np.float32
+        assert image.min() >= 0.0 and image.max() <= 1.0
+
+
+def _paper(image, scale=1, canvas=None, offset=(0, 0)):
+    """Dark ink on light paper, optionally enlarged and placed on a bigger sheet."""
+    ink = Image.fromarray(image).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)
+    ink = np.asarray(ink)
+    if canvas is not None:
+        sheet = np.zeros(canvas, dtype=np.uint8)
+        top, left = offset
+        sheet[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+        ink = sheet
+    return 255 - ink
+
+
+UPLOADS = {
+    "dark_on_light_png": lambda image: image_bytes(_paper(image)),
+    "blue_ink_rgb": lambda image: image_bytes(
+        np.stack([255 - image * 0.8, 255 - image * 0.6, np.full_like(image, 240)], axis=-1)
+    ),
+    "jpeg_photo_of_paper": lambda image: image_bytes(
+        np.clip(_paper(image, scale=4).astype(int) - 20, 0, 255), "JPEG", quality=70
+    ),
+    "transparent_background": lambda image: image_bytes(
+        np.dstack([np.zeros((28, 28, 3), np.uint8), image]), "PNG"
+    ),
+    "large_canvas_off_centre": lambda image: image_bytes(
+        _paper(image, scale=6, canvas=(600, 800), offset=(30, 500))
+    ),
+    "webp": lambda image: image_bytes(_paper(image, scale=2), "WEBP", quality=90),
+    "gif": lambda image: image_bytes(_paper(image, scale=2), "GIF"),
+    "bmp": lambda image: image_bytes(_paper(image), "BMP"),
+    "tiff_16_bit": lambda image: _sixteen_bit_tiff(_paper(image, scale=2)),
+    "cmyk_jpeg": lambda image: _cmyk_jpeg(_paper(image, scale=3)),
+}
+
+
+def _sixteen_bit_tiff(grey):
+    buffer = io.BytesIO()
+    Image.fromarray(grey.astype(np.uint16) * 257).save(buffer, format="TIFF")
+    return buffer.getvalue()
+
+
+def _cmyk_jpeg(grey):
+    buffer = io.BytesIO()
+    Image.fromarray(grey).convert("RGB").convert("CMYK").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", sorted(UPLOADS))
+def test_realistic_uploads_are_still_read(kind, digits, lite_classifier):
+    x, y = digits
+    processed = [preprocess(UPLOADS[kind](image)) for image in x[:COUNT]]
+    accuracy = _accuracy(lite_classifier, processed, y[:COUNT])
+    assert accuracy >= _raw_accuracy(lite_classifier, digits) - 0.04, accuracy
+
+
+def test_exif_orientation_is_applied(digits, lite_classifier):
+    x, y = digits
+    rotated = [np.rot90(_paper(image), k=1) for image in x[:COUNT]]  # stored turned left
+    uploads = []
+    for image in rotated:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "rotate 90 CW to display"
+        uploads.append(image_bytes(image, "JPEG", quality=95, exif=exif))
+    processed = [preprocess(upload) for upload in uploads]
+    assert (
+        _accuracy(lite_classifier, processed, y[:COUNT])
+        >= _raw_accuracy(lite_classifier, digits) - 0.04
+    )
+
+
+def test_speckled_paper_does_not_move_the_crop(digits):
+    image = digits[0][0]
+    clean = preprocess(image_bytes(_paper(image, scale=4, canvas=(200, 200), offset=(40, 40))))
+    noisy_sheet = _paper(image, scale=4, canvas=(200, 200), offset=(40, 40))
+    rng = np.random.default_rng(0)
+    specks = rng.integers(0, 200, size=(30, 2))
+    noisy_sheet[specks[:, 0], specks[:, 1]] = 0  # isolated black dots on the paper
+    noisy = preprocess(image_bytes(noisy_sheet))
+    assert np.abs(noisy - clean).mean() < 0.02
+
+
+def _noise_png():
+    return image_bytes(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "the uploaded file is empty"),
+        (b"hello, this is text", "not an image"),
+        (_noise_png()[:400], "corrupt or truncated"),
+        (_noise_png()[:100] + b"\xff" * 60 + _noise_png()[160:], "corrupt or truncated"),
+        (image_bytes(np.full((40, 40), 255, np.uint8)), "blank"),
+        (image_bytes(np.full((40, 40, 3), 90, np.uint8)), "blank"),
+        (image_bytes(np.zeros((40, 40, 4), np.uint8)), "blank"),
+    ],
+    ids=["empty", "text", "truncated", "garbled", "white", "flat_grey", "fully_transparent"],
+)
+def test_bad_uploads_raise_image_error(data, message):
+    with pytest.raises(ImageError, match=message):
+        preprocess(data)
+
+
+def test_oversized_images_are_refused_before_decoding():
+    # 8000x6000 = 48 megapixels; PNG of a constant image compresses to a few kilobytes.
+    bomb = image_bytes(np.zeros((6000, 8000), np.uint8))
+    assert len(bomb) < 200_000
+    with pytest.raises(ImageError, match=r"8000x6000 pixels \(48.0 megapixels\), over the limit"):
+        preprocess(bomb)
+    with pytest.raises(ImageError, match="over the limit of 0.001 megapixels"):
+        preprocess(image_bytes(np.zeros((40, 40), np.uint8)), max_pixels=1000)
+
+
+def test_first_frame_of_an_animation_is_used(digits):
+    first, second = (_paper(image, scale=2) for image in digits[0][:2])
+    buffer = io.BytesIO()
+    frames = [Image.fromarray(first), Image.fromarray(second)]
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
+    animated = preprocess(buffer.getvalue())
+    assert np.abs(animated - preprocess(image_bytes(first, "GIF"))).max() < 1e-6
