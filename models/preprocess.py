@@ -35,6 +35,10 @@ class ImageError(ValueError):
     """An upload that cannot be turned into a digit; the message says why."""
 
 
+class ImageTooLarge(ImageError):
+    """An image over the pixel limit, refused before its pixels were decoded."""
+
+
 def preprocess(data: bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode an uploaded image and return a `(28, 28)` float32 array in [0, 1], ink high."""
     image = decode(data, max_pixels=max_pixels)
@@ -54,13 +58,13 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     except UnidentifiedImageError as error:
         raise ImageError(f"the uploaded file is not an image; send a {_SUPPORTED} file") from error
     except Image.DecompressionBombError as error:
-        raise ImageError(f"the image is too large ({error})") from error
+        raise ImageTooLarge(f"the image is too large ({error})") from error
     except (OSError, ValueError, SyntaxError) as error:
         raise ImageError(f"the image cannot be read ({error})") from error
 
     width, height = image.size
     if width * height > max_pixels:
-        raise ImageError(
+        raise ImageTooLarge(
             f"the image is {width}x{height} pixels ({width * height / 1e6:.1f} megapixels), "
             f"over the limit of {max_pixels / 1e6:g} megapixels"
         )

@@ -1,0 +1,1 @@
+"""The handcalc REST API. It serves LiteRT exports and never imports TensorFlow."""

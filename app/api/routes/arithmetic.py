@@ -1,0 +1,67 @@
+"""Arithmetic on two digits: /add, /multiply and /compare.
+
+Each head reads the latents of the autoencoder version it was trained on (its
+lineage), whatever version /encode serves at the moment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, File, UploadFile
+
+from app.api.deps import ServerDep, SettingsDep
+from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts
+from app.api.uploads import read_image
+from app.serving import ModelServer, Served
+from models.ops import Reading, decode
+
+router = APIRouter(tags=["arithmetic"])
+
+ImageA = Annotated[UploadFile, File(description="The first digit.")]
+ImageB = Annotated[UploadFile, File(description="The second digit.")]
+
+
+def _read_pair(
+    name: str, server: ModelServer, settings, a: UploadFile, b: UploadFile
+) -> tuple[Served, Reading]:
+    pair = np.stack([read_image(a, settings, "a"), read_image(b, settings, "b")])
+    head = server.get(name)
+    latents = head.encoder.model.run("encode", image=pair)["latent"]
+    outputs = head.model.run("predict", latents=latents[None])
+    return head, decode(name, outputs)
+
+
+def _ref(head: Served) -> HeadRef:
+    return HeadRef(name=head.name, version=head.version, encoder_version=head.encoder_version)
+
+
+def _arithmetic(name: str, server, settings, a, b) -> ArithmeticResult:
+    head, reading = _read_pair(name, server, settings, a, b)
+    return ArithmeticResult(
+        result=int(reading.results[0]),
+        confidence=float(reading.confidence[0]),
+        parts=Parts(units=int(reading.parts["units"][0]), tens=int(reading.parts["tens"][0])),
+        model=_ref(head),
+    )
+
+
+@router.post("/add", response_model=ArithmeticResult, summary="The sum of two digits")
+def add(server: ServerDep, settings: SettingsDep, a: ImageA, b: ImageB) -> ArithmeticResult:
+    return _arithmetic("add", server, settings, a, b)
+
+
+@router.post("/multiply", response_model=ArithmeticResult, summary="The product of two digits")
+def multiply(server: ServerDep, settings: SettingsDep, a: ImageA, b: ImageB) -> ArithmeticResult:
+    return _arithmetic("multiply", server, settings, a, b)
+
+
+@router.post("/compare", response_model=Comparison, summary="Whether digit a is greater than b")
+def compare(server: ServerDep, settings: SettingsDep, a: ImageA, b: ImageB) -> Comparison:
+    head, reading = _read_pair("compare", server, settings, a, b)
+    return Comparison(
+        result=bool(reading.results[0]),
+        probability=float(reading.confidence[0]),
+        model=_ref(head),
+    )

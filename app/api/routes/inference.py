@@ -1,0 +1,145 @@
+"""Reading single digits: /classify, /encode and /decode."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, File, Header, HTTPException, Query, Response, UploadFile, status
+from PIL import Image
+
+from app.api.deps import ServerDep, SettingsDep
+from app.api.schemas import Classification, DecodeRequest, Decoding, Encoding, ModelRef
+from app.api.uploads import read_image
+
+router = APIRouter(tags=["digits"])
+
+_RANGE_SLACK = 0.5  # latents this far (relative to the range) outside it are still accepted
+
+
+@router.post(
+    "/classify",
+    response_model=Classification | list[Classification],
+    summary="Which digit is in the image",
+)
+def classify(
+    server: ServerDep,
+    settings: SettingsDep,
+    image: Annotated[UploadFile | None, File(description="One image of a digit.")] = None,
+    images: Annotated[
+        list[UploadFile] | None, File(description="Several images (repeat the field) for a batch.")
+    ] = None,
+) -> Classification | list[Classification]:
+    """Send one image in `image` to get one answer, or several in `images` to get a list in
+    the same order."""
+    if (image is None) == (images is None):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "send one image in the multipart field 'image', or several in 'images' (not both)",
+        )
+    uploads = [image] if image is not None else images
+    if len(uploads) > settings.max_batch_images:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"{len(uploads)} images in one request; the limit is {settings.max_batch_images}",
+        )
+    field = "image" if image is not None else "images"
+    batch = np.stack(
+        [
+            read_image(upload, settings, f"{field}[{i}]" if images else field)
+            for i, upload in enumerate(uploads)
+        ]
+    )
+    served = server.get("classifier")
+    probabilities = served.model.run("classify", image=batch)["probabilities"]
+    model = ModelRef(name=served.name, version=served.version)
+    answers = [
+        Classification(digit=int(row.argmax()), probabilities=row.tolist(), model=model)
+        for row in probabilities
+    ]
+    return answers[0] if image is not None else answers
+
+
+@router.post("/encode", response_model=Encoding, summary="The latent vector of a digit")
+def encode(
+    server: ServerDep,
+    settings: SettingsDep,
+    image: Annotated[UploadFile, File(description="An image of a digit.")],
+) -> Encoding:
+    batch = read_image(image, settings, "image")[None]
+    served = server.get("autoencoder")
+    latent = served.model.run("encode", image=batch)["latent"][0]
+    return Encoding(
+        latent=latent.tolist(), model=ModelRef(name=served.name, version=served.version)
+    )
+
+
+@router.post(
+    "/decode",
+    response_model=Decoding,
+    summary="The image a latent vector stands for",
+    responses={
+        200: {
+            "content": {"image/png": {}},
+            "description": "A PNG (default) or, with `Accept: application/json`, the pixels.",
+        },
+        422: {"description": "A latent of the wrong length, not finite, or far out of range."},
+    },
+)
+def decode(
+    body: DecodeRequest,
+    server: ServerDep,
+    settings: SettingsDep,
+    scale: Annotated[int, Query(ge=1, description="Enlarge the PNG this many times.")] = 1,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response | Decoding:
+    if scale > settings.max_decode_scale:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"scale {scale} is over the limit of {settings.max_decode_scale}",
+        )
+    served = server.get("autoencoder")
+    latent = _checked_latent(body.latent, served.metadata["latent"])
+    pixels = served.model.run("decode", latent=latent[None])["pixels"][0]
+    model = ModelRef(name=served.name, version=served.version)
+    if accept and "application/json" in accept and "image/png" not in accept:
+        return Decoding(pixels=pixels.tolist(), model=model)
+    picture = Image.fromarray(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8))
+    if scale > 1:
+        picture = picture.resize((28 * scale, 28 * scale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return Response(
+        buffer.getvalue(),
+        media_type="image/png",
+        headers={"X-Model-Name": served.name, "X-Model-Version": str(served.version)},
+    )
+
+
+def _checked_latent(values: list[float], spec: dict) -> np.ndarray:
+    length, low, high = spec["length"], spec["min"], spec["max"]
+    slack = _RANGE_SLACK * (high - low)
+    expected = (
+        f"expected {length} finite numbers in the encoder's range [{low:g}, {high:g}] "
+        f"(values up to {slack:g} beyond it are accepted)"
+    )
+    if len(values) != length:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"latent has {len(values)} values; {expected}"
+        )
+    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+    if bad:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"latent holds NaN or infinity at index {bad[0]}; {expected}",
+        )
+    far = [i for i, v in enumerate(values) if not low - slack <= v <= high + slack]
+    if far:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"latent value {values[far[0]]:g} at index {far[0]} is far outside the range; "
+            f"{expected}",
+        )
+    return np.asarray(values, dtype=np.float32)

@@ -1,0 +1,74 @@
+"""The app factory: `uvicorn --factory app.main:create_app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app.api.routes import arithmetic, health, inference
+from app.api.routes import models as models_routes
+from app.serving import ModelServer, ModelUnavailable
+from app.settings import ApiSettings
+from models.registry import ArtifactStore
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Read handwritten digits: classify them, encode them into a latent space and decode
+them back, and add, multiply and compare two of them. Send images as multipart
+uploads (PNG, JPEG, BMP, GIF, WebP or TIFF; dark ink on light paper or the reverse).
+Every answer names the model version that produced it.
+"""
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        server = ModelServer(
+            ArtifactStore(settings.artifacts),
+            threads=settings.inference_threads,
+            interval_s=settings.reload_interval_s,
+        )
+        server.start()
+        app.state.server = server
+        try:
+            yield
+        finally:
+            server.stop()
+
+    app = FastAPI(title="handcalc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    for module in (inference, arithmetic, models_routes, health):
+        app.include_router(module.router)
+
+    @app.exception_handler(ModelUnavailable)
+    async def model_unavailable(request: Request, error: ModelUnavailable) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(error)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": _describe(error)},
+        )
+
+    return app
+
+
+def _describe(error: RequestValidationError) -> str:
+    """One readable sentence per problem, e.g. "body.a: Field required (multipart field)"."""
+    parts = []
+    for problem in error.errors():
+        location = ".".join(str(part) for part in problem.get("loc", ()))
+        message = problem.get("msg", "invalid")
+        if problem.get("type") == "missing" and location.startswith("body."):
+            message += f" (send it as the multipart or JSON field '{location[5:]}')"
+        parts.append(f"{location}: {message}")
+    return "; ".join(parts) or "invalid request"

@@ -1,0 +1,180 @@
+"""Which model versions the API serves, and swapping them when the store changes.
+
+A `ModelServer` loads the active version of every model from the artifact store
+and keeps checking the `active` aliases. When one moves (a job published a new
+version, or someone rolled back), the new version is loaded and warmed up in the
+background, then swapped in with one assignment: requests in flight finish on
+the version they started with, and later ones get the new one. A version that
+fails to load is logged and the previous one keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from models.catalog import LITERT_FILE, MODEL_NAMES, SIGNATURES, is_head
+from models.registry import ArtifactStore, RegistryError
+from models.runtime import LiteModel
+
+logger = logging.getLogger(__name__)
+
+_RETRY_FAILED_AFTER_S = 30.0
+
+
+class ModelUnavailable(Exception):
+    """The model has no loadable version; the message says how to get one."""
+
+
+@dataclass(frozen=True)
+class Served:
+    """One loaded version, ready to run."""
+
+    name: str
+    version: int
+    model: LiteModel
+    metadata: dict[str, Any]
+    encoder: Served | None = None
+    """For a head: the autoencoder version of its lineage, whose encoder feeds it."""
+
+    @property
+    def encoder_version(self) -> int | None:
+        return self.encoder.version if self.encoder else None
+
+
+@dataclass
+class _Failure:
+    version: int
+    error: str
+    at: float = field(default_factory=time.monotonic)
+
+
+class ModelServer:
+    """Loads, serves and hot-swaps the active version of every model."""
+
+    def __init__(self, store: ArtifactStore, *, threads: int = 2, interval_s: float = 0.5) -> None:
+        self.store = store
+        self._threads = threads
+        self._interval_s = interval_s
+        self._served: dict[str, Served] = {}
+        self._encoders: dict[int, Served] = {}
+        self._failures: dict[str, _Failure] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._refresh_lock = threading.Lock()
+
+    # Life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load what is active now, then watch the store in a background thread."""
+        self.refresh()
+        self._thread = threading.Thread(target=self._watch, name="model-reloader", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self.refresh()
+            except Exception:  # never let the watcher die
+                logger.exception("model refresh failed")
+
+    # Loading ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Bring every model in line with its `active` alias."""
+        with self._refresh_lock:
+            for name in MODEL_NAMES:
+                try:
+                    wanted = self.store.active_version(name)
+                except RegistryError:
+                    continue
+                current = self._served.get(name)
+                if wanted is None or (current and current.version == wanted):
+                    continue
+                failure = self._failures.get(name)
+                recent = failure and time.monotonic() - failure.at < _RETRY_FAILED_AFTER_S
+                if failure and failure.version == wanted and recent:
+                    continue
+                try:
+                    loaded = self._load(name, wanted)
+                except Exception as error:
+                    self._failures[name] = _Failure(wanted, f"{type(error).__name__}: {error}")
+                    logger.error(
+                        "cannot load %s v%d, still serving %s: %s",
+                        name,
+                        wanted,
+                        f"v{current.version}" if current else "nothing",
+                        error,
+                    )
+                    continue
+                self._served[name] = loaded  # the swap: one reference assignment
+                self._failures.pop(name, None)
+                logger.info("serving %s v%d", name, wanted)
+
+    def _load(self, name: str, version: int) -> Served:
+        stored = self.store.get(name, version)  # checks every file's digest
+        model = LiteModel(stored.file(LITERT_FILE), num_threads=self._threads)
+        encoder = None
+        if is_head(name):
+            encoder_version = stored.lineage.get("autoencoder")
+            if encoder_version is None:
+                raise RegistryError(f"{name} v{version} names no autoencoder in its lineage")
+            encoder = self._encoder(encoder_version)
+        served = Served(name, version, model, stored.metadata, encoder)
+        _warm_up(served)
+        if name == "autoencoder":
+            self._encoders[version] = served
+        return served
+
+    def _encoder(self, version: int) -> Served:
+        if version not in self._encoders:
+            self._encoders[version] = self._load("autoencoder", version)
+        return self._encoders[version]
+
+    # Serving ---------------------------------------------------------------------------
+
+    def get(self, name: str) -> Served:
+        served = self._served.get(name)
+        if served is None:
+            failure = self._failures.get(name)
+            if failure is not None:
+                raise ModelUnavailable(
+                    f"model '{name}' v{failure.version} is active but cannot be loaded "
+                    f"({failure.error}); activate another version"
+                )
+            raise ModelUnavailable(
+                f"model '{name}' has not been trained yet: train it with "
+                f"`python -m models.train {name}` or POST /jobs, then retry"
+            )
+        return served
+
+    def status(self) -> dict[str, int | None]:
+        return {
+            name: (s.version if (s := self._served.get(name)) else None) for name in MODEL_NAMES
+        }
+
+    def failures(self) -> dict[str, str]:
+        return {name: f"v{f.version}: {f.error}" for name, f in self._failures.items()}
+
+
+def _warm_up(served: Served) -> None:
+    """Run every signature once, so the first real request pays no set-up cost."""
+    for signature, (input_name, _outputs) in SIGNATURES[served.name].items():
+        if input_name == "image":
+            batch = np.zeros((1, 28, 28), np.float32)
+        elif input_name == "latent":
+            batch = np.zeros((1, served.metadata["latent"]["length"]), np.float32)
+        else:
+            length = served.encoder.metadata["latent"]["length"]
+            batch = np.zeros((1, 2, length), np.float32)
+        served.model.run(signature, **{input_name: batch})

@@ -1,0 +1,25 @@
+"""API-only settings, on top of what every handcalc process shares."""
+
+from pydantic import Field
+
+from models.settings import Settings
+
+
+class ApiSettings(Settings):
+    max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    """Largest accepted image file; bigger uploads get 413."""
+
+    max_pixels: int = Field(40_000_000, ge=784)
+    """Largest accepted image in pixels, checked before decoding (decompression bombs)."""
+
+    max_batch_images: int = Field(256, ge=1)
+    """Most images in one batch request to /classify."""
+
+    max_decode_scale: int = Field(16, ge=1, le=64)
+    """Largest `scale` for the PNG that /decode returns (28 * scale pixels a side)."""
+
+    reload_interval_s: float = Field(0.5, gt=0.0, le=60.0)
+    """How often the API checks the store for a changed `active` alias."""
+
+    inference_threads: int = Field(2, ge=1, le=64)
+    """Threads each LiteRT interpreter may use."""
