@@ -41,7 +41,10 @@ def trained_root(tmp_path_factory, mnist) -> Path:
     from models.pipeline import run_training
     from models.registry import ArtifactStore
 
-    root = tmp_path_factory.mktemp("trained-store")
+    reuse = os.environ.get("HANDCALC_TEST_REUSE_STORE")  # a local shortcut, unset in CI
+    if reuse and (Path(reuse) / "compare" / "active").exists():
+        return Path(reuse)
+    root = Path(reuse) if reuse else tmp_path_factory.mktemp("trained-store")
     store = ArtifactStore(root)
     for name, params in QUICK_PARAMS.items():
         run_training(name, params, store, dataset=mnist, data_source=SUBSET)

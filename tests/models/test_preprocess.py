@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from models.preprocess import ImageError, ink_map, normalise, preprocess
-from tests.helpers import image_bytes
+from tests.helpers import image_bytes, noise_png
 
 COUNT = 200
 
@@ -124,17 +124,13 @@ def test_speckled_paper_does_not_move_the_crop(digits):
     assert np.abs(noisy - clean).mean() < 0.02
 
 
-def _noise_png():
-    return image_bytes(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8))
-
-
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b"", "the uploaded file is empty"),
         (b"hello, this is text", "not an image"),
-        (_noise_png()[:400], "corrupt or truncated"),
-        (_noise_png()[:100] + b"\xff" * 60 + _noise_png()[160:], "corrupt or truncated"),
+        (noise_png()[:400], "corrupt or truncated"),
+        (noise_png()[:100] + b"\xff" * 60 + noise_png()[160:], "corrupt or truncated"),
         (image_bytes(np.full((40, 40), 255, np.uint8)), "blank"),
         (image_bytes(np.full((40, 40, 3), 90, np.uint8)), "blank"),
         (image_bytes(np.zeros((40, 40, 4), np.uint8)), "blank"),

@@ -1,0 +1,51 @@
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import ApiSettings
+from tests.helpers import image_bytes
+
+
+def test_models_lists_versions_metrics_and_lineage(client):
+    response = client.get("/models")
+    assert response.status_code == 200
+    models = {model["name"]: model for model in response.json()}
+    assert list(models) == ["autoencoder", "classifier", "add", "multiply", "compare"]
+    assert models["classifier"]["active"] == models["classifier"]["serving"] == 1
+    (version,) = models["classifier"]["versions"]
+    assert version["metrics"]["test_accuracy"] > 0.9
+    assert version["params"]["epochs"] == 5
+    assert models["add"]["versions"][0]["lineage"] == {"autoencoder": 1}
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "status": "ready",
+        "models": {"autoencoder": 1, "classifier": 1, "add": 1, "multiply": 1, "compare": 1},
+    }
+
+
+def test_an_empty_store_answers_503_saying_how_to_train(tmp_path, digits):
+    with TestClient(create_app(ApiSettings(artifact_root=tmp_path))) as empty:
+        assert empty.get("/healthz").status_code == 200
+        ready = empty.get("/readyz")
+        assert ready.status_code == 503
+        assert "autoencoder (never trained)" in ready.json()["detail"]
+        response = empty.post("/classify", files={"image": image_bytes(digits[0][0])})
+        assert response.status_code == 503
+        assert "python -m models.train classifier" in response.json()["detail"]
+        assert empty.get("/models").json()[0]["versions"] == []
+
+
+def test_openapi_documents_every_route_with_examples(client):
+    spec = client.get("/openapi.json").json()
+    for path in ["/classify", "/encode", "/decode", "/add", "/multiply", "/compare"]:
+        assert "post" in spec["paths"][path]
+    for path in ["/models", "/healthz", "/readyz"]:
+        assert "get" in spec["paths"][path]
+    schemas = spec["components"]["schemas"]
+    for name in ["Classification", "Encoding", "ArithmeticResult", "Comparison", "ModelInfo"]:
+        assert schemas[name].get("examples"), name
+    assert "image/png" in spec["paths"]["/decode"]["post"]["responses"]["200"]["content"]
