@@ -10,8 +10,9 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app.api.routes import arithmetic, health, inference
+from app.api.routes import arithmetic, health, inference, jobs
 from app.api.routes import models as models_routes
+from app.jobs import JobClient
 from app.serving import ModelServer, ModelUnavailable
 from app.settings import ApiSettings
 from models.registry import ArtifactStore
@@ -38,14 +39,16 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         )
         server.start()
         app.state.server = server
+        app.state.jobs = JobClient(settings)
         try:
             yield
         finally:
             server.stop()
+            app.state.jobs.close()
 
     app = FastAPI(title="handcalc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    for module in (inference, arithmetic, models_routes, health):
+    for module in (inference, arithmetic, jobs, models_routes, health):
         app.include_router(module.router)
 
     @app.exception_handler(ModelUnavailable)

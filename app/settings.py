@@ -1,6 +1,6 @@
 """API-only settings, on top of what every handcalc process shares."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from models.settings import Settings
 
@@ -23,3 +23,6 @@ class ApiSettings(Settings):
 
     inference_threads: int = Field(2, ge=1, le=64)
     """Threads each LiteRT interpreter may use."""
+
+    api_token: SecretStr | None = None
+    """Bearer token for training and model management; unset: those routes answer 403."""

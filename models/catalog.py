@@ -26,3 +26,14 @@ SIGNATURES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
 
 def is_head(name: str) -> bool:
     return name in HEAD_NAMES
+
+
+# The training task, as the API sends it by name and the workers register it.
+TRAIN_TASK = "handcalc.train"
+CANCELLED = "CANCELLED"  # the Celery state of a job that was cancelled
+PROGRESS = "PROGRESS"  # the Celery state of a job that reported an epoch or a heartbeat
+
+
+def cancel_key(job_id: str) -> bytes:
+    """Key in the result backend whose presence asks job `job_id` to stop."""
+    return f"handcalc-stop-{job_id}".encode()

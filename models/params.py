@@ -5,11 +5,11 @@ No TensorFlow here: the API validates job specs with these classes.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.catalog import MODEL_NAMES
+from models.catalog import HEAD_NAMES, MODEL_NAMES
 
 ModelName = Literal["autoencoder", "classifier", "add", "multiply", "compare"]
 
@@ -67,3 +67,41 @@ def params_for(model: str, values: dict | None = None) -> TrainingParams:
     if model not in PARAMS_BY_MODEL:
         raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODEL_NAMES)}")
     return PARAMS_BY_MODEL[model].model_validate(values or {})
+
+
+class TrainingJob(BaseModel):
+    """A request to train one model: what the API accepts and the worker runs."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"model": "classifier", "params": {"epochs": 3}, "activate": True},
+                {"model": "add", "params": {"pairs": 100_000}, "encoder_version": None},
+            ]
+        },
+    )
+
+    model: ModelName
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Training parameters of that model; defaults fill gaps."
+    )
+    activate: bool = Field(True, description="Make the new version active when it is published.")
+    encoder_version: int | None = Field(
+        None, ge=1, description="Heads only: the autoencoder version to read (default: active)."
+    )
+
+    @model_validator(mode="after")
+    def _validate_params(self) -> TrainingJob:
+        try:
+            checked = params_for(self.model, self.params)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"params.{'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
+                for item in error.errors()
+            )
+            raise ValueError(problems) from None
+        self.params = checked.model_dump()
+        if self.encoder_version is not None and self.model not in HEAD_NAMES:
+            raise ValueError("encoder_version applies to the heads (add, multiply, compare) only")
+        return self

@@ -1,17 +1,20 @@
 """Settings shared by the API and the workers, read from `HANDCALC_*` variables."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """What every handcalc process needs to know: where the data and the artifacts live."""
+    """What every handcalc process needs to know: data, artifacts, broker, job limits."""
 
     model_config = SettingsConfigDict(env_prefix="HANDCALC_", extra="ignore")
 
     state_dir: Path = Path("var")
-    """Local state (artifact store, embedded broker, token) when nothing else is set."""
+    """Local state (artifact store, embedded broker, job journal) when nothing else is set."""
 
     artifact_root: Path | None = None
     """Root of the versioned artifact store; defaults to `<state_dir>/artifacts`."""
@@ -19,8 +22,69 @@ class Settings(BaseSettings):
     data: Path | None = None
     """MNIST: a Keras-layout `mnist.npz` or a folder holding the four IDX files."""
 
+    broker_url: str | None = None
+    """Celery broker, e.g. `redis://host:6379/0`; unset: a filesystem queue under state_dir."""
+
+    result_backend: str | None = None
+    """Celery result backend; defaults to the broker's Redis, or files under state_dir."""
+
+    job_soft_time_limit_s: int = Field(3600, ge=10)
+    """A training job still running after this is stopped cleanly and marked failed."""
+
+    job_time_limit_s: int = Field(3900, ge=10)
+    """Hard limit: the worker process running the job is killed."""
+
+    job_heartbeat_timeout_s: float = Field(60.0, ge=1.0)
+    """A running job whose worker has been silent this long is marked failed."""
+
     @property
     def artifacts(self) -> Path:
-        return (
+        root = (
             self.artifact_root if self.artifact_root is not None else self.state_dir / "artifacts"
         )
+        return root.absolute()
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    def celery_config(self) -> dict:
+        """The Celery configuration both the API (sending) and the workers (running) use."""
+        state = self.state_dir.absolute()
+        if self.broker_url:
+            broker = self.broker_url
+            backend = self.result_backend or self.broker_url
+            transport_options = {"visibility_timeout": self.job_time_limit_s + 600}
+        else:
+            queue = state / "broker" / "queue"
+            processed = state / "broker" / "processed"
+            for folder in (queue, processed, state / "broker" / "results"):
+                folder.mkdir(parents=True, exist_ok=True)
+            broker = "filesystem://"
+            backend = self.result_backend or f"file://{state / 'broker' / 'results'}"
+            transport_options = {
+                "data_folder_in": str(queue),
+                "data_folder_out": str(queue),
+                "processed_folder": str(processed),
+                "store_processed": False,
+                "polling_interval": 0.1,
+            }
+        return {
+            "broker_url": broker,
+            "result_backend": backend,
+            "broker_transport_options": transport_options,
+            "result_backend_transport_options": transport_options if self.broker_url else {},
+            "broker_connection_retry_on_startup": True,
+            "task_serializer": "json",
+            "result_serializer": "json",
+            "accept_content": ["json"],
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": False,
+            "task_track_started": True,
+            "task_soft_time_limit": self.job_soft_time_limit_s,
+            "task_time_limit": self.job_time_limit_s,
+            "worker_prefetch_multiplier": 1,
+            "worker_concurrency": 1,
+            "result_extended": True,
+            "result_expires": 7 * 24 * 3600,
+        }

@@ -1,11 +1,18 @@
 """Dependencies of the routes, as `Annotated` aliases."""
 
+from __future__ import annotations
+
+import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.jobs import JobClient
 from app.serving import ModelServer
 from app.settings import ApiSettings
+
+_bearer = HTTPBearer(auto_error=False, description="The value of HANDCALC_API_TOKEN.")
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -16,5 +23,37 @@ def get_server(request: Request) -> ModelServer:
     return request.app.state.server
 
 
+def get_jobs(request: Request) -> JobClient:
+    return request.app.state.jobs
+
+
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 ServerDep = Annotated[ModelServer, Depends(get_server)]
+JobsDep = Annotated[JobClient, Depends(get_jobs)]
+
+
+def require_token(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Training and management need `Authorization: Bearer <HANDCALC_API_TOKEN>`."""
+    if settings.api_token is None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "training and model management are disabled: set HANDCALC_API_TOKEN for the API "
+            "and send it as 'Authorization: Bearer <token>'",
+        )
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing token: send 'Authorization: Bearer <HANDCALC_API_TOKEN>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    expected = settings.api_token.get_secret_value().encode()
+    if not hmac.compare_digest(credentials.credentials.encode(), expected):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "wrong token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+Authorized = Depends(require_token)

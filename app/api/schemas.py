@@ -133,3 +133,40 @@ class Readiness(BaseModel):
 
     status: str
     models: dict[str, int | None]
+
+
+class JobAccepted(BaseModel):
+    model_config = _example(
+        id="3f2c5b0e9a7d4c1e8b6a5f4e3d2c1b0a", status_url="/jobs/3f2c5b0e9a7d4c1e8b6a5f4e3d2c1b0a"
+    )
+
+    id: str
+    status_url: str
+
+
+class JobView(BaseModel):
+    model_config = _example(
+        id="3f2c5b0e9a7d4c1e8b6a5f4e3d2c1b0a",
+        model="classifier",
+        state="running",
+        submitted="2026-11-22T18:00:00.000+00:00",
+        spec={"model": "classifier", "params": {"epochs": 3}, "activate": True},
+        progress={"epoch": 1, "epochs": 3, "fraction": 0.333},
+        metrics={"loss": 0.21, "accuracy": 0.94, "val_loss": 0.06, "val_accuracy": 0.98},
+        history=[{"epoch": 1, "loss": 0.21, "val_loss": 0.06}],
+        result=None,
+        error=None,
+    )
+
+    id: str
+    model: str
+    state: str = Field(description="queued, running, succeeded, failed or cancelled")
+    submitted: str
+    spec: dict[str, Any]
+    progress: dict[str, Any]
+    metrics: dict[str, float]
+    history: list[dict[str, float]]
+    result: dict[str, Any] | None = Field(
+        description="When succeeded: the published model, version and lineage."
+    )
+    error: str | None = Field(description="When failed or cancelled: why.")

@@ -1,34 +1,83 @@
-"""What the artifact store holds and what this process serves."""
+"""What the artifact store holds and what this process serves; promotion and deletion."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Response, status
 
-from app.api.deps import ServerDep
+from app.api.deps import Authorized, ServerDep
 from app.api.schemas import ModelInfo, VersionInfo
+from app.serving import ModelServer
 from models.catalog import MODEL_NAMES
+from models.registry import Conflict, CorruptVersion, InvalidName, NotFound
 
 router = APIRouter(prefix="/models", tags=["models"])
 
 
+def _info(server: ModelServer, name: str) -> ModelInfo:
+    return ModelInfo(
+        name=name,
+        active=server.store.active_version(name),
+        serving=server.status()[name],
+        versions=[
+            VersionInfo(
+                version=stored.version,
+                created=stored.metadata.get("created"),
+                metrics=stored.metadata.get("metrics", {}),
+                lineage=stored.lineage,
+                params=stored.metadata.get("params", {}),
+            )
+            for stored in server.store.versions(name)
+        ],
+    )
+
+
+def _known(name: str) -> str:
+    if name not in MODEL_NAMES:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"unknown model {name!r}; known: {', '.join(MODEL_NAMES)}"
+        )
+    return name
+
+
 @router.get("", response_model=list[ModelInfo], summary="Every model, its versions and metrics")
 def list_models(server: ServerDep) -> list[ModelInfo]:
-    serving = server.status()
-    return [
-        ModelInfo(
-            name=name,
-            active=server.store.active_version(name),
-            serving=serving[name],
-            versions=[
-                VersionInfo(
-                    version=stored.version,
-                    created=stored.metadata.get("created"),
-                    metrics=stored.metadata.get("metrics", {}),
-                    lineage=stored.lineage,
-                    params=stored.metadata.get("params", {}),
-                )
-                for stored in server.store.versions(name)
-            ],
-        )
-        for name in MODEL_NAMES
-    ]
+    return [_info(server, name) for name in MODEL_NAMES]
+
+
+@router.post(
+    "/{name}/versions/{version}/activate",
+    response_model=ModelInfo,
+    dependencies=[Authorized],
+    summary="Promote or roll back: make this version the active one",
+)
+def activate(name: str, version: str, server: ServerDep) -> ModelInfo:
+    """Moves the model's `active` alias; this API serves the version within seconds."""
+    try:
+        server.store.activate(_known(name), version)
+    except InvalidName as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+    except NotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+    except CorruptVersion as error:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"cannot activate a corrupt version: {error}"
+        ) from None
+    return _info(server, name)
+
+
+@router.delete(
+    "/{name}/versions/{version}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Authorized],
+    summary="Delete a version that is neither active nor in another version's lineage",
+)
+def delete_version(name: str, version: str, server: ServerDep) -> Response:
+    try:
+        server.store.delete(_known(name), version)
+    except InvalidName as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+    except NotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+    except Conflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,63 @@
+"""Training jobs: submit, follow, list and cancel. All need the API token."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, HTTPException, status
+
+from app.api.deps import Authorized, JobsDep
+from app.api.schemas import JobAccepted, JobView
+from app.jobs import JobFinished, UnknownJob
+from models.params import TrainingJob
+
+router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Authorized])
+
+_NOT_FOUND = {404: {"description": "No job with this id."}}
+
+
+def _view(job_status) -> JobView:
+    return JobView.model_validate(asdict(job_status))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobAccepted,
+    summary="Train a model in the background",
+)
+def submit(job: TrainingJob, jobs: JobsDep) -> JobAccepted:
+    """Queue a training job. Follow it at `status_url`; when it succeeds, the new version is
+    published (and served within seconds if `activate` is true)."""
+    job_id = jobs.submit(job)
+    return JobAccepted(id=job_id, status_url=f"/jobs/{job_id}")
+
+
+@router.get("", response_model=list[JobView], summary="Recent jobs, newest first")
+def list_jobs(jobs: JobsDep, limit: int = 50) -> list[JobView]:
+    return [_view(job) for job in jobs.list(limit=max(1, min(limit, 500)))]
+
+
+@router.get("/{job_id}", response_model=JobView, responses=_NOT_FOUND, summary="One job")
+def get_job(job_id: str, jobs: JobsDep) -> JobView:
+    try:
+        return _view(jobs.status(job_id))
+    except UnknownJob:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job with id {job_id!r}") from None
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobView,
+    responses={**_NOT_FOUND, 409: {"description": "The job has already ended."}},
+    summary="Cancel a job",
+)
+def cancel_job(job_id: str, jobs: JobsDep) -> JobView:
+    """A queued job never runs; a running one stops at the next batch and publishes nothing."""
+    try:
+        return _view(jobs.cancel(job_id))
+    except UnknownJob:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job with id {job_id!r}") from None
+    except JobFinished as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None

@@ -1,0 +1,182 @@
+"""Training jobs from the API's side: send them by name, follow them, cancel them.
+
+The API never imports the worker: it sends the task `handcalc.train` through the
+broker and reads its state from the result backend. A small journal under the
+state folder remembers which jobs this service accepted, so that unknown ids are
+404s and `GET /jobs` can list recent ones.
+
+A job whose worker died mid-training stops sending heartbeats; once they are
+older than `job_heartbeat_timeout_s` the job is marked failed here, for good, and
+a stop request is left for the worker in case the task is ever delivered again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Celery, states
+from celery.exceptions import WorkerLostError
+from celery.result import AsyncResult
+
+from models.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
+from models.params import TrainingJob
+from models.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+CANCELLED_STATE = "cancelled"
+FINAL = {SUCCEEDED, FAILED, CANCELLED_STATE}
+_STATES = {
+    states.PENDING: QUEUED,
+    states.RECEIVED: QUEUED,
+    states.STARTED: RUNNING,
+    PROGRESS: RUNNING,
+    states.RETRY: RUNNING,
+    states.SUCCESS: SUCCEEDED,
+    states.FAILURE: FAILED,
+    states.REVOKED: CANCELLED_STATE,
+    CANCELLED: CANCELLED_STATE,
+}
+
+
+class UnknownJob(LookupError):
+    pass
+
+
+class JobFinished(Exception):
+    """The job already ended; it cannot be cancelled."""
+
+
+@dataclass
+class JobStatus:
+    id: str
+    model: str
+    state: str
+    submitted: str
+    spec: dict[str, Any]
+    progress: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class JobClient:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.celery = Celery("handcalc-api")
+        self.celery.conf.update(settings.celery_config())
+        self.journal = settings.state_dir.absolute() / "jobs"
+        self.journal.mkdir(parents=True, exist_ok=True)
+
+    def submit(self, job: TrainingJob) -> str:
+        job_id = uuid.uuid4().hex
+        record = {
+            "id": job_id,
+            "spec": job.model_dump(),
+            "submitted": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        path = self.journal / f"{job_id}.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(record))
+        os.replace(temporary, path)
+        self.celery.send_task(TRAIN_TASK, args=[job.model_dump()], task_id=job_id)
+        return job_id
+
+    def status(self, job_id: str) -> JobStatus:
+        record = self._record(job_id)
+        result = AsyncResult(job_id, app=self.celery)
+        celery_state = result.state
+        info = result.info
+        epochs = record["spec"]["params"].get("epochs", 0)
+        status = JobStatus(
+            id=job_id,
+            model=record["spec"]["model"],
+            state=_STATES.get(celery_state, RUNNING),
+            submitted=record["submitted"],
+            spec=record["spec"],
+            progress={"epoch": 0, "epochs": epochs, "fraction": 0.0},
+        )
+        if isinstance(info, dict):
+            status.progress = info.get("progress", status.progress)
+            status.metrics = info.get("metrics", {})
+            status.history = info.get("history", [])
+        if status.state == SUCCEEDED and isinstance(info, dict):
+            status.result = {key: info[key] for key in ("model", "version", "activated", "lineage")}
+            status.metrics = info.get("metrics", {})
+            status.progress = {**status.progress, "fraction": 1.0}
+        elif status.state == FAILED:
+            status.error = _describe_error(info)
+        elif status.state == CANCELLED_STATE:
+            status.error = (info or {}).get("error") if isinstance(info, dict) else "cancelled"
+            status.error = status.error or "cancelled"
+        elif status.state == RUNNING and self._silent(info):
+            status = self._declare_lost(status)
+        return status
+
+    def list(self, limit: int = 50) -> list[JobStatus]:
+        paths = sorted(self.journal.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        return [self.status(path.stem) for path in paths[:limit]]
+
+    def cancel(self, job_id: str) -> JobStatus:
+        status = self.status(job_id)
+        if status.state in FINAL:
+            raise JobFinished(f"job {job_id} already {status.state}; nothing to cancel")
+        if status.state == QUEUED:
+            reason = "cancelled while queued; it never ran"
+            self._request_stop(job_id, CANCELLED_STATE, reason)
+            self.celery.backend.store_result(job_id, {"error": reason}, CANCELLED)
+            try:
+                self.celery.control.revoke(job_id)
+            except Exception:  # the stop request alone is enough
+                logger.warning("could not broadcast the revocation of %s", job_id)
+        else:
+            self._request_stop(job_id, CANCELLED_STATE, "cancelled while running")
+        return self.status(job_id)
+
+    def close(self) -> None:
+        self.celery.close()
+
+    def _record(self, job_id: str) -> dict[str, Any]:
+        if not job_id.isalnum() or len(job_id) != 32:
+            raise UnknownJob(job_id)
+        try:
+            return json.loads((self.journal / f"{job_id}.json").read_text())
+        except FileNotFoundError:
+            raise UnknownJob(job_id) from None
+
+    def _silent(self, info: Any) -> bool:
+        if not isinstance(info, dict) or "heartbeat" not in info:
+            return False
+        return time.time() - float(info["heartbeat"]) > self.settings.job_heartbeat_timeout_s
+
+    def _declare_lost(self, status: JobStatus) -> JobStatus:
+        reason = (
+            f"the worker running this job stopped responding (no heartbeat for "
+            f"{self.settings.job_heartbeat_timeout_s:g} s); nothing was published"
+        )
+        self._request_stop(status.id, FAILED, reason)
+        self.celery.backend.mark_as_failure(status.id, WorkerLostError(reason))
+        logger.warning("job %s: %s", status.id, reason)
+        status.state, status.error = FAILED, reason
+        return status
+
+    def _request_stop(self, job_id: str, state: str, reason: str) -> None:
+        self.celery.backend.set(
+            cancel_key(job_id), json.dumps({"state": state, "reason": reason}).encode()
+        )
+
+
+def _describe_error(info: Any) -> str:
+    if isinstance(info, BaseException):
+        text = str(info) or type(info).__name__
+        return f"{type(info).__name__}: {text}"
+    return str(info) if info else "failed"

@@ -1,0 +1,1 @@
+"""Celery workers that train models and publish them to the artifact store."""
