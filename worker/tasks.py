@@ -26,6 +26,7 @@ class JobReporter:
 
     def __init__(self, task: Task, epochs: int) -> None:
         self._task = task
+        self._task_id = task.request.id  # the request is thread-local: keep the id for the beat
         self._lock = threading.Lock()
         self._finished = threading.Event()
         self.meta: dict[str, Any] = {
@@ -53,7 +54,7 @@ class JobReporter:
         self._publish()
 
     def cancelled(self) -> bool:
-        return _stop_request(self._task) is not None
+        return _stop_request(self._task, self._task_id) is not None
 
     def _heartbeat(self) -> None:
         while not self._finished.wait(HEARTBEAT_S):
@@ -64,12 +65,12 @@ class JobReporter:
             if self._finished.is_set():
                 return
             self.meta["heartbeat"] = time.time()
-            self._task.update_state(state=PROGRESS, meta=self.meta)
+            self._task.update_state(task_id=self._task_id, state=PROGRESS, meta=self.meta)
 
 
-def _stop_request(task: Task) -> dict[str, str] | None:
+def _stop_request(task: Task, task_id: str) -> dict[str, str] | None:
     """What the API asked of this job, if anything: {"state": ..., "reason": ...}."""
-    raw = task.backend.get(cancel_key(task.request.id))
+    raw = task.backend.get(cancel_key(task_id))
     if raw is None:
         return None
     try:
@@ -91,7 +92,7 @@ def _end(task: Task, state: str, reason: str) -> None:
 def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     """Train, evaluate and publish one model from a JSON job spec."""
     spec = TrainingJob.model_validate(job)
-    request = _stop_request(self)
+    request = _stop_request(self, self.request.id)
     if request is not None:  # cancelled while queued, or given up on and delivered again
         _end(self, request["state"], request["reason"])
 
@@ -117,7 +118,7 @@ def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
             cancelled = False
     if cancelled:
         logger.info("job %s stopped after %d epochs", self.request.id, len(history))
-        request = _stop_request(self) or {"state": "cancelled"}
+        request = _stop_request(self, self.request.id) or {"state": "cancelled"}
         reason = f"{request['state']} after {len(history)} epochs; nothing was published"
         _end(self, request["state"], request.get("reason", reason) + f" ({reason})")
     return {

@@ -1,0 +1,191 @@
+"""A real stack for the job tests: Redis (or the embedded queue), a Celery worker, uvicorn."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import SUBSET
+
+REDIS_URL = "redis://127.0.0.1:6379/13"  # a database of the tests' own, emptied before and after
+TOKEN = "test-token-0123456789"
+HEARTBEAT_TIMEOUT_S = 8
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@dataclass
+class Stack:
+    base: str
+    state: Path
+    environment: dict[str, str]
+    worker: subprocess.Popen | None = None
+    api: subprocess.Popen | None = None
+    logs: list[Path] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=lambda: {"Authorization": f"Bearer {TOKEN}"})
+
+    @property
+    def artifacts(self) -> Path:
+        return self.state / "artifacts"
+
+    def start_worker(self) -> None:
+        log = self.state / f"worker-{len(self.logs)}.log"
+        self.logs.append(log)
+        self.worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "--hostname",
+                f"test-{os.getpid()}-{len(self.logs)}@%h",
+            ],
+            env=self.environment,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so SIGKILL reaches the pool too
+        )
+        _wait(lambda: " ready." in log.read_text(), 60, "the worker to be ready")
+
+    def kill_worker(self) -> None:
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait(timeout=10)
+
+    def start_api(self, port: int) -> None:
+        log = self.state / "api.log"
+        self.api = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "app.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=self.environment,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+        def ready():
+            try:
+                return httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        _wait(ready, 60, "the API to be ready")
+
+    def stop(self) -> None:
+        for process in (self.api, self.worker):
+            if process is not None and process.poll() is None:
+                if process is self.worker:
+                    os.killpg(process.pid, signal.SIGTERM)
+                else:
+                    process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    # HTTP helpers ----------------------------------------------------------------------
+
+    def submit(self, model: str, **params) -> str:
+        response = httpx.post(
+            f"{self.base}/jobs", json={"model": model, "params": params}, headers=self.headers
+        )
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def job(self, job_id: str) -> dict:
+        response = httpx.get(f"{self.base}/jobs/{job_id}", headers=self.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def wait_for_job(self, job_id: str, states: set[str], timeout: float = 120) -> dict:
+        return _wait(
+            lambda: (job := self.job(job_id))["state"] in states and job,
+            timeout,
+            f"job {job_id} to reach {states}",
+            interval=0.2,
+        )
+
+
+def _make_stack(tmp_path: Path, trained_root: Path, broker_url: str | None):
+    state = tmp_path / "state"
+    state.mkdir()
+    shutil.copytree(trained_root, state / "artifacts")
+    port = _free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")},
+        "HANDCALC_STATE_DIR": str(state),
+        "HANDCALC_DATA": str(SUBSET),
+        "HANDCALC_API_TOKEN": TOKEN,
+        "HANDCALC_RELOAD_INTERVAL_S": "0.2",
+        "HANDCALC_JOB_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    if broker_url:
+        environment["HANDCALC_BROKER_URL"] = broker_url
+    stack = Stack(base=f"http://127.0.0.1:{port}", state=state, environment=environment)
+    stack.start_api(port)
+    stack.start_worker()
+    return stack
+
+
+@pytest.fixture()
+def redis_stack(tmp_path, trained_root):
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    stack = _make_stack(tmp_path, trained_root, REDIS_URL)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture()
+def embedded_stack(tmp_path, trained_root):
+    stack = _make_stack(tmp_path, trained_root, None)
+    try:
+        yield stack
+    finally:
+        stack.stop()
