@@ -22,6 +22,19 @@ QUICK_PARAMS = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory):
+    """No HANDCALC_* setting of the developer's leaks in; local state goes to a temp folder."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("HANDCALC_")}
+    for key in saved:
+        if key != "HANDCALC_TEST_REUSE_STORE":
+            del os.environ[key]
+    os.environ["HANDCALC_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    del os.environ["HANDCALC_STATE_DIR"]
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def subset_path() -> Path:
     return SUBSET
