@@ -3,7 +3,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format train clean
+.PHONY: install run test lint format train starter-models clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,21 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+run: $(STAMP)
+	$(BIN)/handcalc run
+
 test: lint
 	$(BIN)/pytest
 
 train: $(STAMP)
 	$(BIN)/python -m models.train --all
+
+# Version 1 of every model, trained on the full MNIST named by HANDCALC_DATA, shipped in starter/.
+starter-models: $(STAMP)
+	test -n "$$HANDCALC_DATA" || (echo "set HANDCALC_DATA to the full mnist.npz" && exit 1)
+	rm -rf starter.new
+	$(BIN)/python -m models.train --all --root starter.new
+	rm -rf starter && mv starter.new starter
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

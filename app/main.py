@@ -32,8 +32,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = ArtifactStore(settings.artifacts)
+        if settings.starter_dir and settings.starter_dir.is_dir() and not store.names():
+            seeded = store.seed(settings.starter_dir)
+            logger.info("seeded the empty artifact store with starter models: %s", seeded)
         server = ModelServer(
-            ArtifactStore(settings.artifacts),
+            store,
             threads=settings.inference_threads,
             interval_s=settings.reload_interval_s,
         )

@@ -234,6 +234,35 @@ class ArtifactStore:
             if other.lineage.get(name) == version
         ]
 
+    def seed(self, source: str | os.PathLike[str]) -> list[str]:
+        """Copy every model of another store that this one lacks entirely, alias included.
+
+        Used on first start to install the shipped starter models. Each model lands
+        with one rename, like a publish; a model that already has versions is left alone.
+        """
+        source_store = ArtifactStore(source)
+        seeded = []
+        for name in source_store.names():
+            if self._version_numbers(name):
+                continue
+            versions = source_store.versions(name)
+            if not versions:
+                continue
+            model_dir = self._model_dir(name)
+            model_dir.mkdir(parents=True, exist_ok=True)
+            for stored in versions:
+                with self.stage(name) as staging:
+                    shutil.copytree(stored.path, staging, dirs_exist_ok=True)
+                    try:
+                        staging.rename(model_dir / str(stored.version))
+                    except OSError:  # someone published meanwhile: theirs wins
+                        break
+            active = source_store.active_version(name)
+            if active is not None and self.active_version(name) is None:
+                self.activate(name, active)
+            seeded.append(name)
+        return seeded
+
     def clean_staging(self, older_than_s: float = 3600.0) -> int:
         """Remove staging and trash folders left by crashed processes. Returns how many."""
         removed = 0

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     data: Path | None = None
     """MNIST: a Keras-layout `mnist.npz` or a folder holding the four IDX files."""
 
+    starter_dir: Path | None = Path(__file__).resolve().parents[1] / "starter"
+    """Shipped starter models; an empty artifact store is seeded from them on first start."""
+
     broker_url: str | None = None
     """Celery broker, e.g. `redis://host:6379/0`; unset: a filesystem queue under state_dir."""
 

@@ -28,7 +28,8 @@ def test_health_and_readiness(client):
 
 
 def test_an_empty_store_answers_503_saying_how_to_train(tmp_path, digits):
-    with TestClient(create_app(ApiSettings(artifact_root=tmp_path))) as empty:
+    settings = ApiSettings(artifact_root=tmp_path, starter_dir=None)
+    with TestClient(create_app(settings)) as empty:
         assert empty.get("/healthz").status_code == 200
         ready = empty.get("/readyz")
         assert ready.status_code == 503

@@ -1,0 +1,146 @@
+"""The `handcalc` command: run the whole service, or one part of it.
+
+    handcalc run        API and one worker together (what `make run` does)
+    handcalc serve      the API alone (uvicorn)
+    handcalc worker     one training worker (Celery)
+    handcalc train ...  train models in this process (see `handcalc train --help`)
+    handcalc models     what the artifact store holds
+
+The API and the worker are started as separate processes by module name; this
+module imports neither of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+from app.settings import ApiSettings
+from models.catalog import MODEL_NAMES
+from models.registry import ArtifactStore
+
+TOKEN_FILE = "api-token"
+
+
+def api_command(host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+        "--host", host, "--port", str(port), "--workers", str(workers),
+    ]  # fmt: skip
+
+
+def worker_command(concurrency: int = 1) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+        "--concurrency", str(concurrency), "--loglevel", "INFO",
+        "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+
+
+def ensure_token(settings: ApiSettings) -> str:
+    """HANDCALC_API_TOKEN, or a token generated once and kept in the state folder."""
+    if settings.api_token is not None:
+        return settings.api_token.get_secret_value()
+    path = settings.state_dir.absolute() / TOKEN_FILE
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Start the API and a worker, print where to find them, stop both on Ctrl-C."""
+    settings = ApiSettings()
+    token = ensure_token(settings)
+    environment = {**os.environ, "HANDCALC_API_TOKEN": token}
+    processes = [
+        subprocess.Popen(worker_command(), env=environment),
+        subprocess.Popen(api_command(arguments.host, arguments.port, 1), env=environment),
+    ]
+    base = f"http://{arguments.host}:{arguments.port}"
+    broker = settings.broker_url or f"embedded (files under {settings.state_dir.absolute()})"
+    print(
+        f"\nhandcalc is starting\n"
+        f"  API docs:   {base}/docs\n"
+        f"  API token:  {token}   (send as 'Authorization: Bearer <token>')\n"
+        f"  artifacts:  {settings.artifacts}\n"
+        f"  broker:     {broker}\n"
+        f"Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping and all(p.poll() is None for p in processes):
+        time.sleep(0.2)
+    code = next((p.returncode for p in processes if p.poll() not in (None, 0)), 0)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    print("handcalc stopped", flush=True)
+    return code
+
+
+def list_models(arguments: argparse.Namespace) -> int:
+    store = ArtifactStore(ApiSettings().artifacts)
+    print(f"{'model':<12} {'version':>7}  {'active':<6}  metrics")
+    for name in MODEL_NAMES:
+        active = store.active_version(name)
+        for stored in store.versions(name):
+            metrics = ", ".join(f"{k} {v:.4f}" for k, v in stored.metadata["metrics"].items())
+            flag = "*" if stored.version == active else ""
+            print(f"{name:<12} {stored.version:>7}  {flag:<6}  {metrics}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:
+        from models.train import main as train_main  # TensorFlow, only for this command
+
+        return train_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="handcalc", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("run", "serve"):
+        command = commands.add_parser(name, help=f"{name} the service")
+        command.add_argument("--host", default="127.0.0.1")
+        command.add_argument("--port", type=int, default=8000)
+        if name == "serve":
+            command.add_argument("--workers", type=int, default=1)
+    worker = commands.add_parser("worker", help="run a training worker")
+    worker.add_argument("--concurrency", type=int, default=1)
+    commands.add_parser("train", help="train models (see handcalc train --help)")
+    commands.add_parser("models", help="list the stored models")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "run":
+        return run(arguments)
+    if arguments.command == "serve":
+        os.execv(sys.executable, api_command(arguments.host, arguments.port, arguments.workers))
+    if arguments.command == "worker":
+        os.execv(sys.executable, worker_command(arguments.concurrency))
+    return list_models(arguments)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
