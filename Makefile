@@ -1,4 +1,6 @@
 VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -22,7 +24,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 run: $(STAMP)
-	$(BIN)/handcalc run
+	$(BIN)/handcalc run --host $(HOST) --port $(PORT)
 
 test: lint
 	$(BIN)/pytest

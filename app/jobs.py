@@ -112,7 +112,8 @@ class JobClient:
         if status.state == SUCCEEDED and isinstance(info, dict):
             status.result = {key: info[key] for key in ("model", "version", "activated", "lineage")}
             status.metrics = info.get("metrics", {})
-            status.progress = {**status.progress, "fraction": 1.0}
+            done = len(status.history)
+            status.progress = {"epoch": done, "epochs": epochs, "fraction": 1.0}
         elif status.state == FAILED:
             status.error = _describe_error(info)
         elif status.state == CANCELLED_STATE:

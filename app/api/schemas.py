@@ -165,7 +165,7 @@ class JobView(BaseModel):
     spec: dict[str, Any]
     progress: dict[str, Any]
     metrics: dict[str, float]
-    history: list[dict[str, float]]
+    history: list[dict[str, int | float]]
     result: dict[str, Any] | None = Field(
         description="When succeeded: the published model, version and lineage."
     )

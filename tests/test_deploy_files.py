@@ -1,0 +1,113 @@
+"""The Dockerfile and compose file, checked by reading them (no Docker engine here)."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.cli import main as cli_main
+from app.settings import ApiSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = {f"HANDCALC_{name.upper()}" for name in ApiSettings.model_fields}
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def dockerfile():
+    text = (ROOT / "Dockerfile").read_text()
+    stages, current = {}, None
+    for line in text.replace("\\\n", " ").splitlines():
+        match = re.match(r"FROM\s+\S+\s+AS\s+(\S+)", line, re.IGNORECASE)
+        if match:
+            current = match.group(1)
+            stages[current] = []
+        elif current and line.strip() and not line.startswith("#"):
+            stages[current].append(line.strip())
+    return stages
+
+
+def test_compose_services_run_real_commands(compose, capsys):
+    services = compose["services"]
+    assert set(services) == {"redis", "api", "worker", "worker-gpu"}
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["handcalc"] == "app.cli:main"
+    for name in ("api", "worker", "worker-gpu"):
+        command = services[name]["command"]
+        assert command[0] == "handcalc" and command[1] in {"serve", "worker"}
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main([command[1], "--help"])
+        assert exit_info.value.code == 0
+    assert "8000:8000" in services["api"]["ports"]
+
+
+def test_compose_sets_only_real_settings(compose):
+    variables = set()
+    for service in compose["services"].values():
+        variables |= {k for k in service.get("environment", {}) if k.startswith("HANDCALC_")}
+    example = (ROOT / ".env.example").read_text()
+    variables |= set(re.findall(r"^#?\s*(HANDCALC_[A-Z_]+)=", example, re.MULTILINE))
+    assert variables, "the compose file configures nothing"
+    assert variables <= SETTINGS, variables - SETTINGS
+
+
+def test_compose_volumes_line_up(compose):
+    services, declared = compose["services"], set(compose["volumes"])
+    for service in services.values():
+        for mount in service.get("volumes", []):
+            volume = mount.split(":")[0]
+            assert volume in declared, f"{volume} is not declared"
+    roots = set()
+    for name in ("api", "worker", "worker-gpu"):
+        root = services[name]["environment"]["HANDCALC_ARTIFACT_ROOT"]
+        assert f"artifacts:{root}" in services[name]["volumes"]
+        assert services[name]["environment"]["HANDCALC_BROKER_URL"].startswith("redis://redis:")
+        roots.add(root)
+    assert len(roots) == 1  # API and workers share one store
+
+
+def test_compose_health_restart_and_gpu(compose):
+    services = compose["services"]
+    for name in ("redis", "api"):
+        assert services[name]["healthcheck"]["test"]
+    for service in services.values():
+        assert service["restart"] == "unless-stopped"
+    gpu = services["worker-gpu"]
+    assert gpu["profiles"] == ["gpu"]
+    device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
+    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+    assert "profiles" not in services["worker"]  # scalable with --scale worker=N
+    assert "container_name" not in services["worker"]
+
+
+def test_dockerfile_stages(dockerfile):
+    assert {"api", "worker", "worker-gpu"} <= set(dockerfile)
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    installs = {"api": 'pip install .', "worker": 'pip install ".[train]"',
+                "worker-gpu": 'pip install ".[gpu]"'}  # fmt: skip
+    for stage, install in installs.items():
+        lines = dockerfile[stage]
+        assert f"RUN {install}" in lines
+        assert "USER handcalc" in lines
+        assert any(line.startswith("HEALTHCHECK") for line in lines)
+    assert {"train", "gpu"} <= set(extras)
+    assert "tensorflow" not in " ".join(dockerfile["api"])
+
+
+def test_dockerfile_copies_what_exists_and_sets_real_settings(dockerfile):
+    source = dockerfile["source"]
+    for line in source:
+        if line.startswith("COPY"):
+            for path in line.split()[1:-1]:
+                assert (ROOT / path).exists(), path
+        if line.startswith("ENV"):
+            names = set(re.findall(r"(HANDCALC_[A-Z_]+)=", line))
+            assert names <= SETTINGS, names - SETTINGS

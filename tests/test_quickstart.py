@@ -1,0 +1,129 @@
+"""The README's quick start, done as a new user would: clone, `make run`, use it, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.helpers import image_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT_S = 600  # the first `make run` creates the virtual environment and installs
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture()
+def running_service(tmp_path):
+    clone = tmp_path / "handcalc"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    port = _free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")}
+    environment.pop("VIRTUAL_ENV", None)
+    # Training needs MNIST; serving does not. The clone's own subset stands in for it.
+    environment["HANDCALC_DATA"] = str(clone / "tests" / "data" / "mnist_subset.npz")
+    log = tmp_path / "make-run.log"
+    process = subprocess.Popen(
+        ["make", "run", f"PORT={port}"],
+        cwd=clone,
+        env=environment,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # a process group, as a terminal gives it
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise AssertionError("make run did not get ready:\n" + log.read_text()[-5000:])
+        time.sleep(0.5)
+    try:
+        yield base, process, log, clone
+    finally:
+        if _group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_quick_start_from_a_fresh_clone(running_service, digits):
+    base, process, log, clone = running_service
+    output = log.read_text()
+    assert f"{base}/docs" in output
+    token = re.search(r"API token:\s+(\S+)", output).group(1)
+    assert (clone / "var" / "api-token").read_text().strip() == token
+
+    x, y = digits
+    readings = {}
+    for index in range(20):
+        body = httpx.post(f"{base}/classify", files={"image": image_bytes(x[index])}).json()
+        readings[index] = body["digit"]
+        assert body["model"]["name"] == "classifier"
+    assert np.mean([readings[i] == y[i] for i in readings]) >= 0.95  # starter models, full MNIST
+
+    latent = httpx.post(f"{base}/encode", files={"image": image_bytes(x[0])}).json()["latent"]
+    pixels = httpx.post(
+        f"{base}/decode", json={"latent": latent}, headers={"Accept": "application/json"}
+    ).json()["pixels"]
+    assert np.mean((np.array(pixels) - x[0] / 255.0) ** 2) < 0.03
+    png = httpx.post(f"{base}/decode", json={"latent": latent})
+    assert png.headers["content-type"] == "image/png"
+
+    three, four = x[np.flatnonzero(y == 3)[0]], x[np.flatnonzero(y == 4)[0]]
+    pair = {"a": image_bytes(three), "b": image_bytes(four)}
+    assert httpx.post(f"{base}/add", files=pair).json()["result"] == 7
+    assert httpx.post(f"{base}/multiply", files=pair).json()["result"] == 12
+    assert httpx.post(f"{base}/compare", files=pair).json()["result"] is False
+
+    headers = {"Authorization": f"Bearer {token}"}
+    job = {"model": "compare", "params": {"epochs": 1, "pairs": 2000}}
+    submitted = httpx.post(f"{base}/jobs", json=job, headers=headers)
+    assert submitted.status_code == 202
+    status_url = base + submitted.json()["status_url"]
+    deadline = time.monotonic() + 180
+    while (state := httpx.get(status_url, headers=headers).json())["state"] not in {
+        "succeeded",
+        "failed",
+        "cancelled",
+    }:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.5)
+    assert state["state"] == "succeeded", state
+    version = state["result"]["version"]
+    deadline = time.monotonic() + 5
+    while httpx.post(f"{base}/compare", files=pair).json()["model"]["version"] != version:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while _group_alive(process.pid):
+        assert time.monotonic() < deadline, "processes were left running after Ctrl-C"
+        time.sleep(0.2)
+    assert "handcalc stopped" in log.read_text()
