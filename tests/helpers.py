@@ -17,3 +17,31 @@ def image_bytes(pixels: np.ndarray, format: str = "PNG", **save_options) -> byte
 def noise_png(side: int = 64) -> bytes:
     """A PNG of random grey noise: it compresses badly, so cutting it truncates real data."""
     return image_bytes(np.random.default_rng(0).integers(0, 256, (side, side), dtype=np.uint8))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_ready(base: str, process, timeout: float, describe) -> None:
+    """Poll `base`/readyz until it answers 200; fail with `describe()` if the process dies."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"{base} did not get ready:\n{describe()}")
+        time.sleep(0.2)

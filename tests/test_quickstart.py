@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -14,16 +13,10 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.helpers import image_bytes
+from tests.helpers import free_port, image_bytes, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 600  # the first `make run` creates the virtual environment and installs
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _group_alive(group: int) -> bool:
@@ -38,7 +31,7 @@ def _group_alive(group: int) -> bool:
 def running_service(tmp_path):
     clone = tmp_path / "handcalc"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
-    port = _free_port()
+    port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")}
     environment.pop("VIRTUAL_ENV", None)
     # Training needs MNIST; serving does not. The clone's own subset stands in for it.
@@ -53,17 +46,11 @@ def running_service(tmp_path):
         start_new_session=True,  # a process group, as a terminal gives it
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise AssertionError("make run did not get ready:\n" + log.read_text()[-5000:])
-        time.sleep(0.5)
+    try:
+        wait_until_ready(base, process, START_TIMEOUT_S, lambda: log.read_text()[-5000:])
+    except AssertionError:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     try:
         yield base, process, log, clone
     finally:

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from celery import Task
-from celery.exceptions import Ignore, WorkerLostError
+from celery.exceptions import Ignore, SoftTimeLimitExceeded, WorkerLostError
 
 from models.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
 from models.params import TrainingJob
@@ -114,6 +114,12 @@ def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
         except TrainingCancelled:
             history = reporter.meta["history"]
             cancelled = True
+        except SoftTimeLimitExceeded:
+            raise RuntimeError(
+                f"the job ran past its time limit of {settings.job_soft_time_limit_s} s "
+                f"(HANDCALC_JOB_SOFT_TIME_LIMIT_S) after {len(reporter.meta['history'])} "
+                "epochs; nothing was published"
+            ) from None
         else:
             cancelled = False
     if cancelled:

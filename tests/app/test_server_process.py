@@ -2,55 +2,27 @@
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-from tests.helpers import image_bytes
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from app.cli import api_command
+from tests.helpers import free_port, image_bytes, wait_until_ready
 
 
 @pytest.fixture()
 def server(trained_root):
-    port = _free_port()
+    port = free_port()
     environment = {**os.environ, "HANDCALC_ARTIFACT_ROOT": str(trained_root)}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "app.main:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        api_command("127.0.0.1", port, workers=1),
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(process.stdout.read().decode())
-        time.sleep(0.1)
+    wait_until_ready(base, process, 60, lambda: process.stdout.read().decode())
     yield base, process
     if process.poll() is None:
         process.kill()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,17 +14,13 @@ import httpx
 import pytest
 import redis
 
+from app.cli import api_command, worker_command
 from tests.conftest import SUBSET
+from tests.helpers import free_port, wait_until_ready
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # a database of the tests' own, emptied before and after
 TOKEN = "test-token-0123456789"
 HEARTBEAT_TIMEOUT_S = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait(predicate, timeout: float, what: str, interval: float = 0.1):
@@ -57,22 +51,7 @@ class Stack:
         log = self.state / f"worker-{len(self.logs)}.log"
         self.logs.append(log)
         self.worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--without-mingle",
-                "--without-gossip",
-                "--hostname",
-                f"test-{os.getpid()}-{len(self.logs)}@%h",
-            ],
+            [*worker_command(1), "--hostname", f"test-{os.getpid()}-{len(self.logs)}@%h"],
             env=self.environment,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
@@ -87,29 +66,12 @@ class Stack:
     def start_api(self, port: int) -> None:
         log = self.state / "api.log"
         self.api = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "app.main:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            api_command("127.0.0.1", port, workers=1),
             env=self.environment,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
-
-        def ready():
-            try:
-                return httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        _wait(ready, 60, "the API to be ready")
+        wait_until_ready(self.base, self.api, 60, log.read_text)
 
     def stop(self) -> None:
         for process in (self.api, self.worker):
@@ -151,7 +113,7 @@ def _make_stack(tmp_path: Path, trained_root: Path, broker_url: str | None):
     state = tmp_path / "state"
     state.mkdir()
     shutil.copytree(trained_root, state / "artifacts")
-    port = _free_port()
+    port = free_port()
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HANDCALC_")},
         "HANDCALC_STATE_DIR": str(state),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fastapi import APIRouter, HTTPException, Response, status
 
 from app.api.deps import Authorized, ServerDep
@@ -52,16 +55,8 @@ def list_models(server: ServerDep) -> list[ModelInfo]:
 )
 def activate(name: str, version: str, server: ServerDep) -> ModelInfo:
     """Moves the model's `active` alias; this API serves the version within seconds."""
-    try:
+    with _store_errors():
         server.store.activate(_known(name), version)
-    except InvalidName as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
-    except NotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
-    except CorruptVersion as error:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"cannot activate a corrupt version: {error}"
-        ) from None
     return _info(server, name)
 
 
@@ -72,12 +67,21 @@ def activate(name: str, version: str, server: ServerDep) -> ModelInfo:
     summary="Delete a version that is neither active nor in another version's lineage",
 )
 def delete_version(name: str, version: str, server: ServerDep) -> Response:
-    try:
+    with _store_errors():
         server.store.delete(_known(name), version)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """The store's refusals as HTTP errors that keep its explanation."""
+    try:
+        yield
     except InvalidName as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     except NotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+    except CorruptVersion as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"corrupt version: {error}") from None
     except Conflict as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
