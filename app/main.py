@@ -40,6 +40,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             store,
             threads=settings.inference_threads,
             interval_s=settings.reload_interval_s,
+            max_batch=settings.batch_max_size,
+            max_wait_s=settings.batch_max_wait_ms / 1000.0,
         )
         server.start()
         app.state.server = server

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from app.batching import MicroBatcher
 from models.catalog import LITERT_FILE, MODEL_NAMES, SIGNATURES, is_head
 from models.registry import ArtifactStore, RegistryError
 from models.runtime import LiteModel
@@ -31,7 +32,7 @@ class ModelUnavailable(Exception):
     """The model has no loadable version; the message says how to get one."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Served:
     """One loaded version, ready to run."""
 
@@ -39,8 +40,14 @@ class Served:
     version: int
     model: LiteModel
     metadata: dict[str, Any]
+    batcher: MicroBatcher
+    """The one thread that runs this model, gathering concurrent requests into batches."""
     encoder: Served | None = None
     """For a head: the autoencoder version of its lineage, whose encoder feeds it."""
+
+    def infer(self, signature: str, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Run a batch of inputs through a signature, sharing the call with other requests."""
+        return self.batcher(signature, SIGNATURES[self.name][signature][0], rows)
 
     @property
     def encoder_version(self) -> int | None:
@@ -57,9 +64,19 @@ class _Failure:
 class ModelServer:
     """Loads, serves and hot-swaps the active version of every model."""
 
-    def __init__(self, store: ArtifactStore, *, threads: int = 2, interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: ArtifactStore,
+        *,
+        threads: int = 2,
+        interval_s: float = 0.5,
+        max_batch: int = 64,
+        max_wait_s: float = 0.002,
+    ) -> None:
         self.store = store
         self._threads = threads
+        self._max_batch = max_batch
+        self._max_wait_s = max_wait_s
         self._interval_s = interval_s
         self._served: dict[str, Served] = {}
         self._encoders: dict[int, Served] = {}
@@ -80,6 +97,8 @@ class ModelServer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        for served in {*self._served.values(), *self._encoders.values()}:
+            served.batcher.close()
 
     def _watch(self) -> None:
         while not self._stop.wait(self._interval_s):
@@ -120,8 +139,21 @@ class ModelServer:
                 self._served[name] = loaded  # the swap: one reference assignment
                 self._failures.pop(name, None)
                 logger.info("serving %s v%d", name, wanted)
+                if current is not None and name != "autoencoder":
+                    current.batcher.close()  # queued requests finish first
+            self._drop_unused_encoders()
+
+    def _drop_unused_encoders(self) -> None:
+        """Close autoencoder versions that neither /encode nor any head uses any more."""
+        in_use = {served.encoder_version for served in self._served.values()}
+        if "autoencoder" in self._served:
+            in_use.add(self._served["autoencoder"].version)
+        for version in [v for v in self._encoders if v not in in_use]:
+            self._encoders.pop(version).batcher.close()
 
     def _load(self, name: str, version: int) -> Served:
+        if name == "autoencoder" and version in self._encoders:
+            return self._encoders[version]
         stored = self.store.get(name, version)  # checks every file's digest
         model = LiteModel(stored.file(LITERT_FILE), num_threads=self._threads)
         encoder = None
@@ -130,8 +162,15 @@ class ModelServer:
             if encoder_version is None:
                 raise RegistryError(f"{name} v{version} names no autoencoder in its lineage")
             encoder = self._encoder(encoder_version)
-        served = Served(name, version, model, stored.metadata, encoder)
-        _warm_up(served)
+        batcher = MicroBatcher(
+            model.run, max_batch=self._max_batch, max_wait_s=self._max_wait_s, name=name
+        )
+        served = Served(name, version, model, stored.metadata, batcher, encoder)
+        try:
+            _warm_up(served)
+        except Exception:
+            batcher.close()
+            raise
         if name == "autoencoder":
             self._encoders[version] = served
         return served
@@ -177,4 +216,4 @@ def _warm_up(served: Served) -> None:
         else:
             length = served.encoder.metadata["latent"]["length"]
             batch = np.zeros((1, 2, length), np.float32)
-        served.model.run(signature, **{input_name: batch})
+        served.infer(signature, batch)

@@ -24,5 +24,14 @@ class ApiSettings(Settings):
     inference_threads: int = Field(2, ge=1, le=64)
     """Threads each LiteRT interpreter may use."""
 
+    batch_max_size: int = Field(64, ge=1, le=4096)
+    """Most rows one micro-batched model call gathers from concurrent requests."""
+
+    batch_max_wait_ms: float = Field(2.0, ge=0.0, le=1000.0)
+    """Longest a request waits for others to share its model call."""
+
+    bench_routes: bool = False
+    """Expose POST /bench/floor (upload + preprocessing, no model) for the load benchmark."""
+
     api_token: SecretStr | None = None
     """Bearer token for training and model management; unset: those routes answer 403."""

@@ -28,8 +28,8 @@ def _read_pair(
 ) -> tuple[Served, Reading]:
     pair = np.stack([read_image(a, settings, "a"), read_image(b, settings, "b")])
     head = server.get(name)
-    latents = head.encoder.model.run("encode", image=pair)["latent"]
-    outputs = head.model.run("predict", latents=latents[None])
+    latents = head.encoder.infer("encode", pair)["latent"]
+    outputs = head.infer("predict", latents[None])
     return head, decode(name, outputs)
 
 

@@ -53,7 +53,7 @@ def classify(
         ]
     )
     served = server.get("classifier")
-    probabilities = served.model.run("classify", image=batch)["probabilities"]
+    probabilities = served.infer("classify", batch)["probabilities"]
     model = ModelRef(name=served.name, version=served.version)
     answers = [
         Classification(digit=int(row.argmax()), probabilities=row.tolist(), model=model)
@@ -70,7 +70,7 @@ def encode(
 ) -> Encoding:
     batch = read_image(image, settings, "image")[None]
     served = server.get("autoencoder")
-    latent = served.model.run("encode", image=batch)["latent"][0]
+    latent = served.infer("encode", batch)["latent"][0]
     return Encoding(
         latent=latent.tolist(), model=ModelRef(name=served.name, version=served.version)
     )
@@ -102,7 +102,7 @@ def decode(
         )
     served = server.get("autoencoder")
     latent = _checked_latent(body.latent, served.metadata["latent"])
-    pixels = served.model.run("decode", latent=latent[None])["pixels"][0]
+    pixels = served.infer("decode", latent[None])["pixels"][0]
     model = ModelRef(name=served.name, version=served.version)
     if accept and "application/json" in accept and "image/png" not in accept:
         return Decoding(pixels=pixels.tolist(), model=model)

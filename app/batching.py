@@ -1,0 +1,123 @@
+"""Micro-batching: concurrent requests for one model share one LiteRT call.
+
+Each loaded model gets one owner thread, the only one that ever touches its
+interpreter. Request threads hand it their inputs and wait. The owner takes the
+first waiting request, gathers more for at most `max_wait_s` or until
+`max_batch` rows are collected, runs each signature once on the concatenated
+rows and hands every request its own slice of the outputs, in order. A lone
+request under light load waits at most `max_wait_s`; a request that alone fills
+a batch runs at once.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Runner = Callable[..., dict[str, np.ndarray]]
+
+
+@dataclass
+class _Request:
+    signature: str
+    input_name: str
+    rows: np.ndarray
+    done: threading.Event = field(default_factory=threading.Event)
+    outputs: dict[str, np.ndarray] | None = None
+    error: BaseException | None = None
+
+
+_STOP = object()
+
+
+class MicroBatcher:
+    """Serialises and batches calls to one model's `run(signature, **{input: rows})`."""
+
+    def __init__(
+        self, run: Runner, *, max_batch: int = 64, max_wait_s: float = 0.002, name: str = ""
+    ) -> None:
+        if max_batch < 1 or max_wait_s < 0:
+            raise ValueError("max_batch must be >= 1 and max_wait_s >= 0")
+        self._run = run
+        self._max_batch = max_batch
+        self._max_wait_s = max_wait_s
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._closed = False
+        self._state = threading.Lock()
+        self._direct = threading.Lock()  # used only after close, for stragglers
+        self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
+        self._thread.start()
+
+    def __call__(self, signature: str, input_name: str, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Run `rows` (a batch of one or more) through `signature`; blocks until done."""
+        request = _Request(signature, input_name, np.asarray(rows, dtype=np.float32))
+        with self._state:
+            closed = self._closed
+            if not closed:
+                self._queue.put(request)
+        if closed:  # a request that picked this model up just before it was swapped out
+            with self._direct:
+                return self._run(signature, **{input_name: request.rows})
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        return request.outputs
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the owner thread."""
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_STOP)
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            gathered, rows = [first], len(first.rows)
+            deadline = time.monotonic() + self._max_wait_s
+            while rows < self._max_batch:
+                remaining = deadline - time.monotonic()
+                try:
+                    item = self._queue.get(timeout=remaining) if remaining > 0 else None
+                except queue.Empty:
+                    item = None
+                if item is None:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                gathered.append(item)
+                rows += len(item.rows)
+            self._serve(gathered)
+
+    def _serve(self, gathered: list[_Request]) -> None:
+        by_signature: dict[str, list[_Request]] = {}
+        for request in gathered:
+            by_signature.setdefault(request.signature, []).append(request)
+        for signature, requests in by_signature.items():
+            try:
+                rows = np.concatenate([r.rows for r in requests]) if len(requests) > 1 else None
+                outputs = self._run(
+                    signature,
+                    **{requests[0].input_name: requests[0].rows if rows is None else rows},
+                )
+                start = 0
+                for request in requests:
+                    end = start + len(request.rows)
+                    request.outputs = {key: value[start:end] for key, value in outputs.items()}
+                    start = end
+            except BaseException as error:  # every waiter must wake up, with the error
+                for request in requests:
+                    request.error = error
+            for request in requests:
+                request.done.set()
