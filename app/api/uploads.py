@@ -6,22 +6,46 @@ import numpy as np
 from fastapi import HTTPException, UploadFile, status
 
 from app.settings import ApiSettings
-from models.preprocess import ImageError, ImageTooLarge, preprocess
+from models.preprocess import ImageError, ImageTooLarge, preprocess, preprocess_many
 
 
 def read_image(upload: UploadFile, settings: ApiSettings, field: str) -> np.ndarray:
     """The upload as a `(28, 28)` float image; 413 or 422 saying what was wrong."""
-    label = f"'{field}'" + (f" ({upload.filename})" if upload.filename else "")
+    data = _read_bytes(upload, settings, field)
+    try:
+        return preprocess(data, max_pixels=settings.max_pixels)
+    except ImageError as error:
+        raise _refusal(_label(upload, field), error) from error
+
+
+def read_images(uploads: list[UploadFile], settings: ApiSettings, field: str) -> np.ndarray:
+    """Several uploads as `(N, 28, 28)`; the first bad one is named in the error."""
+    labels = [f"{field}[{index}]" for index in range(len(uploads))]
+    datas = [_read_bytes(u, settings, label) for u, label in zip(uploads, labels, strict=True)]
+    batch, errors = preprocess_many(datas, max_pixels=settings.max_pixels)
+    if errors:
+        first = min(errors)
+        raise _refusal(_label(uploads[first], labels[first]), errors[first])
+    return batch
+
+
+def _label(upload: UploadFile, field: str) -> str:
+    return f"'{field}'" + (f" ({upload.filename})" if upload.filename else "")
+
+
+def _read_bytes(upload: UploadFile, settings: ApiSettings, field: str) -> bytes:
     upload.file.seek(0)
     data = upload.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
-            f"{label}: the file is over the upload limit of {settings.max_upload_bytes:,} bytes",
+            f"{_label(upload, field)}: the file is over the upload limit of "
+            f"{settings.max_upload_bytes:,} bytes",
         )
-    try:
-        return preprocess(data, max_pixels=settings.max_pixels)
-    except ImageTooLarge as error:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{label}: {error}") from error
-    except ImageError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{label}: {error}") from error
+    return data
+
+
+def _refusal(label: str, error: ImageError) -> HTTPException:
+    if isinstance(error, ImageTooLarge):
+        return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{label}: {error}")
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{label}: {error}")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.preprocess import ImageError, ink_map, normalise, preprocess
+from models.preprocess import ImageError, ink_map, normalise, preprocess, preprocess_many
 from tests.helpers import image_bytes, noise_png
 
 COUNT = 200
@@ -159,3 +159,17 @@ def test_first_frame_of_an_animation_is_used(digits):
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
     animated = preprocess(buffer.getvalue())
     assert np.abs(animated - preprocess(image_bytes(first, "GIF"))).max() < 1e-6
+
+
+def test_batch_preprocessing_matches_one_by_one(digits):
+    x, _ = digits
+    uploads = [image_bytes(image) for image in x[:40]]
+    uploads += [UPLOADS[kind](x[40 + i]) for i, kind in enumerate(sorted(UPLOADS))]
+    uploads += [b"", image_bytes(np.full((30, 30), 255, np.uint8))]
+    uploads += [image_bytes(np.roll(x[0], 6, axis=1))]  # 28x28 but off-centre: full pipeline
+    batch, errors = preprocess_many(uploads)
+    assert sorted(errors) == [len(uploads) - 3, len(uploads) - 2]
+    assert "empty" in str(errors[len(uploads) - 3]) and "blank" in str(errors[len(uploads) - 2])
+    for index, data in enumerate(uploads):
+        if index not in errors:
+            np.testing.assert_array_equal(batch[index], preprocess(data))

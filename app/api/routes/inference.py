@@ -12,7 +12,7 @@ from PIL import Image
 
 from app.api.deps import ServerDep, SettingsDep
 from app.api.schemas import Classification, DecodeRequest, Decoding, Encoding, ModelRef
-from app.api.uploads import read_image
+from app.api.uploads import read_image, read_images
 
 router = APIRouter(tags=["digits"])
 
@@ -45,13 +45,10 @@ def classify(
             status.HTTP_413_CONTENT_TOO_LARGE,
             f"{len(uploads)} images in one request; the limit is {settings.max_batch_images}",
         )
-    field = "image" if image is not None else "images"
-    batch = np.stack(
-        [
-            read_image(upload, settings, f"{field}[{i}]" if images else field)
-            for i, upload in enumerate(uploads)
-        ]
-    )
+    if image is not None:
+        batch = read_image(image, settings, "image")[None]
+    else:
+        batch = read_images(images, settings, "images")
     served = server.get("classifier")
     probabilities = served.infer("classify", batch)["probabilities"]
     model = ModelRef(name=served.name, version=served.version)
