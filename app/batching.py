@@ -4,9 +4,10 @@ Each loaded model gets one owner thread, the only one that ever touches its
 interpreter. Request threads hand it their inputs and wait. The owner takes the
 first waiting request, gathers more for at most `max_wait_s` or until
 `max_batch` rows are collected, runs each signature once on the concatenated
-rows and hands every request its own slice of the outputs, in order. A lone
-request under light load waits at most `max_wait_s`; a request that alone fills
-a batch runs at once.
+rows and hands every request its own slice of the outputs, in order. The owner
+waits for company only while the last call was shared (the service is under
+load): a lone request under light load runs at once, and no request ever waits
+longer than `max_wait_s`; a request that alone fills a batch never waits.
 """
 
 from __future__ import annotations
@@ -79,16 +80,20 @@ class MicroBatcher:
 
     def _loop(self) -> None:
         stopping = False
+        busy = False  # did the last call serve more than one request?
         while not stopping:
             first = self._queue.get()
             if first is _STOP:
                 return
             gathered, rows = [first], len(first.rows)
-            deadline = time.monotonic() + self._max_wait_s
+            deadline = time.monotonic() + (self._max_wait_s if busy else 0.0)
             while rows < self._max_batch:
                 remaining = deadline - time.monotonic()
                 try:
-                    item = self._queue.get(timeout=remaining) if remaining > 0 else None
+                    if remaining > 0:
+                        item = self._queue.get(timeout=remaining)
+                    else:
+                        item = self._queue.get_nowait()  # take what is already waiting
                 except queue.Empty:
                     item = None
                 if item is None:
@@ -98,6 +103,7 @@ class MicroBatcher:
                     break
                 gathered.append(item)
                 rows += len(item.rows)
+            busy = len(gathered) > 1
             self._serve(gathered)
 
     def _serve(self, gathered: list[_Request]) -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app.api.routes import arithmetic, health, inference, jobs
+from app.api.routes import arithmetic, bench, health, inference, jobs
 from app.api.routes import models as models_routes
 from app.jobs import JobClient
 from app.serving import ModelServer, ModelUnavailable
@@ -56,6 +56,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     for module in (inference, arithmetic, jobs, models_routes, health):
         app.include_router(module.router)
+    if settings.bench_routes:
+        app.include_router(bench.router)
 
     @app.exception_handler(ModelUnavailable)
     async def model_unavailable(request: Request, error: ModelUnavailable) -> JSONResponse:

@@ -50,3 +50,14 @@ def test_openapi_documents_every_route_with_examples(client):
     for name in ["Classification", "Encoding", "ArithmeticResult", "Comparison", "ModelInfo"]:
         assert schemas[name].get("examples"), name
     assert "image/png" in spec["paths"]["/decode"]["post"]["responses"]["200"]["content"]
+
+
+def test_the_benchmark_route_exists_only_when_enabled(client, trained_root, tmp_path, digits):
+    assert (
+        client.post("/bench/floor", files={"image": image_bytes(digits[0][0])}).status_code == 404
+    )
+    settings = ApiSettings(artifact_root=trained_root, bench_routes=True)
+    with TestClient(create_app(settings)) as bench_client:
+        response = bench_client.post("/bench/floor", files={"image": image_bytes(digits[0][0])})
+        assert response.status_code == 200
+        assert abs(response.json()["ink"] - digits[0][0].sum() / 255.0) < 1e-2

@@ -1,0 +1,291 @@
+"""Load benchmark: wrk against a real API process on 127.0.0.1, with two baselines.
+
+    make bench-load      (or: python -m bench.load --duration 5)
+
+For one and two uvicorn worker processes it reports requests/s and p50/p95/p99
+latency at several concurrencies for /classify, /add, /encode and /decode, the
+HTTP floor (POST /bench/floor: the same upload parsed and preprocessed, no
+model), batch /classify with 256 PNGs per request, cold start and resident
+memory. The seeds' way (Keras `predict` per request, bench/seed_app.py) and the
+load generator's own ceiling (wrk against a server that answers without reading
+anything) are measured in the same run. Every run is bounded by --duration.
+Results go to bench/results/load.json and load.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA = ROOT / "bench" / "multipart.lua"
+RESULTS = ROOT / "bench" / "results"
+SUBSET = ROOT / "tests" / "data" / "mnist_subset.npz"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wrk(url: str, concurrency: int, duration: float, env: dict[str, str]) -> dict:
+    threads = min(2, concurrency)
+    command = [
+        "wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+        "-s", str(LUA), url,
+    ]  # fmt: skip
+    output = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, check=True
+    ).stdout
+    summary = json.loads(output.strip().splitlines()[-1])
+    seconds = summary["duration_us"] / 1e6
+    return {
+        "concurrency": concurrency,
+        "requests": summary["requests"],
+        "rps": round(summary["requests"] / seconds, 1),
+        "p50_ms": summary["p50_us"] / 1000,
+        "p95_ms": summary["p95_us"] / 1000,
+        "p99_ms": summary["p99_us"] / 1000,
+        "errors": summary["socket_errors"] + summary["non_2xx"],
+    }
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    parents, rss = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/statm"):
+        try:
+            fields = (stat.parent / "stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+            rss[int(stat.parent.name)] = int(stat.read_text().split()[1]) * os.sysconf(
+                "SC_PAGESIZE"
+            )
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    family, frontier = {pid}, [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        family.update(children)
+        frontier.extend(children)
+    return round(sum(rss.get(member, 0) for member in family) / 2**20, 1)
+
+
+def start(command: list[str], env: dict[str, str], base: str) -> tuple[subprocess.Popen, float]:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return process, round(time.perf_counter() - started, 2)
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.perf_counter() - started > 120:
+            raise RuntimeError(f"{command} did not start")
+        time.sleep(0.02)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def _null_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}"
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            writer.write(reply)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+
+def null_server(port: int) -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(_null_handler, "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def prepare_inputs(folder: Path, base: str) -> dict[str, dict[str, str]]:
+    with np.load(SUBSET) as data:
+        images, labels = data["x_test"], data["y_test"]
+    paths = []
+    for index in range(256):
+        path = folder / f"digit-{index}.png"
+        Image.fromarray(images[index]).save(path)
+        paths.append(path)
+    three = paths[int(np.flatnonzero(labels == 3)[0])]
+    four = paths[int(np.flatnonzero(labels == 4)[0])]
+    latent = httpx.post(f"{base}/encode", files={"image": three.read_bytes()}).json()["latent"]
+    latent_path = folder / "latent.json"
+    latent_path.write_text(json.dumps({"latent": latent}))
+    return {
+        "floor": {"BENCH_FIELDS": f"image={paths[0]}"},
+        "classify": {"BENCH_FIELDS": f"image={paths[0]}"},
+        "add": {"BENCH_FIELDS": f"a={three};b={four}"},
+        "encode": {"BENCH_FIELDS": f"image={paths[0]}"},
+        "decode": {"BENCH_JSON": str(latent_path)},
+        "classify_batch_256": {"BENCH_FIELDS": ";".join(f"images={p}" for p in paths)},
+    }
+
+
+ROUTES = {
+    "floor": "/bench/floor",
+    "classify": "/classify",
+    "add": "/add",
+    "encode": "/encode",
+    "decode": "/decode",
+    "classify_batch_256": "/classify",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--concurrency", default="1,8,32,128")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to compare")
+    parser.add_argument(
+        "--root", help="artifact store (default: HANDCALC_ARTIFACT_ROOT or starter/)"
+    )
+    arguments = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+    concurrencies = [int(c) for c in arguments.concurrency.split(",")]
+    root = arguments.root or os.environ.get("HANDCALC_ARTIFACT_ROOT") or str(ROOT / "starter")
+    state = Path(tempfile.mkdtemp(prefix="handcalc-bench-"))
+    env = {"HANDCALC_ARTIFACT_ROOT": root, "HANDCALC_STATE_DIR": str(state),
+           "HANDCALC_BENCH_ROUTES": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
+    report: dict = {
+        "machine": f"{platform.node()} ({os.cpu_count()} cores, {platform.machine()})",
+        "command": "python -m bench.load " + " ".join(argv or sys.argv[1:]),
+        "duration_s": arguments.duration,
+        "servers": {},
+    }
+
+    ceiling_port = _free_port()
+    ceiling_process = multiprocessing.Process(target=null_server, args=(ceiling_port,), daemon=True)
+    ceiling_process.start()
+    time.sleep(0.5)
+    inputs_dir = state / "inputs"
+    inputs_dir.mkdir()
+    inputs: dict[str, dict[str, str]] | None = None
+    for workers in [int(w) for w in arguments.workers.split(",")]:
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                   "--log-level", "warning", "--no-access-log"]  # fmt: skip
+        process, cold_start = start(command, env, base)
+        if inputs is None:
+            inputs = prepare_inputs(inputs_dir, base)
+            ceiling_url = f"http://127.0.0.1:{ceiling_port}/"
+            report["ceiling"] = [
+                wrk(ceiling_url, c, arguments.duration, inputs["classify"]) for c in concurrencies
+            ]
+        result = {"cold_start_s": cold_start, "rss_idle_mb": rss_mb(process.pid), "routes": {}}
+        for name, route in ROUTES.items():
+            levels = [1, 2, 4] if name == "classify_batch_256" else concurrencies
+            result["routes"][name] = [
+                wrk(base + route, c, arguments.duration, inputs[name]) for c in levels
+            ]
+            print(f"workers={workers} {name}: {result['routes'][name]}", flush=True)
+        result["rss_after_load_mb"] = rss_mb(process.pid)
+        stop(process)
+        report["servers"][f"api_{workers}_worker"] = result
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.seed_app:create_app",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+               "--no-access-log"]  # fmt: skip
+    process, cold_start = start(command, env, base)
+    report["servers"]["seeds_keras_predict"] = {
+        "cold_start_s": cold_start,
+        "rss_idle_mb": rss_mb(process.pid),
+        "routes": {
+            "classify": [
+                wrk(base + "/classify", c, arguments.duration, inputs["classify"])
+                for c in concurrencies
+            ]
+        },
+    }
+    stop(process)
+    ceiling_process.terminate()
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "load.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    (RESULTS / "load.md").write_text(table)
+    print(table)
+    shutil.rmtree(state, ignore_errors=True)
+    return 0
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        f"Machine: {report['machine']}. Command: `{report['command']}`. "
+        f"{report['duration_s']} s per cell.",
+        "",
+        "| server | route | concurrency | requests/s | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["ceiling"]:
+        lines.append(_row("wrk ceiling", "null server", row))
+    for server, result in report["servers"].items():
+        for route, rows in result["routes"].items():
+            for row in rows:
+                lines.append(_row(server, route, row))
+    lines += [
+        "",
+        "| server | cold start s | RSS idle MB | RSS after load MB |",
+        "|---|---|---|---|",
+    ]
+    for server, result in report["servers"].items():
+        lines.append(
+            f"| {server} | {result['cold_start_s']} | {result['rss_idle_mb']} | "
+            f"{result.get('rss_after_load_mb', '')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _row(server: str, route: str, row: dict) -> str:
+    return (
+        f"| {server} | {route} | {row['concurrency']} | {row['rps']} | {row['p50_ms']:.2f} | "
+        f"{row['p95_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} |"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
