@@ -47,9 +47,9 @@ def _free_port() -> int:
 
 
 def wrk(url: str, concurrency: int, duration: float, env: dict[str, str]) -> dict:
-    threads = min(2, concurrency)
+    threads, seconds = min(2, concurrency), max(1, round(duration))
     command = [
-        "wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+        "wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s",
         "-s", str(LUA), url,
     ]  # fmt: skip
     output = subprocess.run(

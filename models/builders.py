@@ -50,21 +50,22 @@ def build_autoencoder(latent_dim: int = 100) -> keras.Model:
 
 
 def build_classifier(dropout: float = 0.3) -> keras.Model:
-    """A small VGG-style CNN with batch normalisation, for the ten digits."""
+    """A small CNN for the ten digits: three conv blocks with batch normalisation.
+
+    Each block halves the resolution before the next widens the channels, which
+    keeps a forward pass near 7.6 million multiply-adds (cheap to serve in batches).
+    """
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     image = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = layers.Reshape((*IMAGE_SHAPE, 1))(image)
-    for filters in (32, 64):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.Activation("relu")(x)
+    for filters in (32, 64, 128):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization(momentum=0.9)(x)
         x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D()(x)
-        x = layers.Dropout(dropout / 2)(x)
     x = layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
     x = layers.Dense(128, activation="relu")(x)
     x = layers.Dropout(dropout)(x)
     probabilities = layers.Dense(10, activation="softmax", name="probabilities")(x)
