@@ -167,6 +167,7 @@ class ArtifactStore:
         model_dir = self._model_dir(name)
         model_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=model_dir))
+        staging.chmod(0o755)  # versions are readable by every process that serves them
         try:
             yield staging
         finally:
