@@ -12,11 +12,12 @@ longer than `max_wait_s`; a request that alone fills a batch never waits.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,9 +29,15 @@ class _Request:
     signature: str
     input_name: str
     rows: np.ndarray
-    done: threading.Event = field(default_factory=threading.Event)
+    wake: Callable[[], None]
+    """Called by the owner thread once `outputs` or `error` is set."""
     outputs: dict[str, np.ndarray] | None = None
     error: BaseException | None = None
+
+    def result(self) -> dict[str, np.ndarray]:
+        if self.error is not None:
+            raise self.error
+        return self.outputs
 
 
 _STOP = object()
@@ -56,18 +63,40 @@ class MicroBatcher:
 
     def __call__(self, signature: str, input_name: str, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Run `rows` (a batch of one or more) through `signature`; blocks until done."""
-        request = _Request(signature, input_name, np.asarray(rows, dtype=np.float32))
+        done = threading.Event()
+        request = _Request(signature, input_name, np.asarray(rows, dtype=np.float32), done.set)
+        if not self._enqueue(request):
+            return self._run_directly(request)
+        done.wait()
+        return request.result()
+
+    async def run_async(
+        self, signature: str, input_name: str, rows: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The same from a coroutine: the event loop is free while the model runs."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+
+        request = _Request(signature, input_name, np.asarray(rows, dtype=np.float32), wake)
+        if not self._enqueue(request):
+            return self._run_directly(request)
+        await done
+        return request.result()
+
+    def _enqueue(self, request: _Request) -> bool:
         with self._state:
-            closed = self._closed
-            if not closed:
+            if not self._closed:
                 self._queue.put(request)
-        if closed:  # a request that picked this model up just before it was swapped out
-            with self._direct:
-                return self._run(signature, **{input_name: request.rows})
-        request.done.wait()
-        if request.error is not None:
-            raise request.error
-        return request.outputs
+                return True
+        return False
+
+    def _run_directly(self, request: _Request) -> dict[str, np.ndarray]:
+        """For a request that picked this model up just before it was swapped out."""
+        with self._direct:
+            return self._run(request.signature, **{request.input_name: request.rows})
 
     def close(self) -> None:
         """Finish what is queued, then stop the owner thread."""
@@ -126,4 +155,4 @@ class MicroBatcher:
                 for request in requests:
                     request.error = error
             for request in requests:
-                request.done.set()
+                request.wake()

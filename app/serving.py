@@ -49,6 +49,10 @@ class Served:
         """Run a batch of inputs through a signature, sharing the call with other requests."""
         return self.batcher(signature, SIGNATURES[self.name][signature][0], rows)
 
+    async def infer_async(self, signature: str, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """`infer` for coroutines: the event loop serves others while the model runs."""
+        return await self.batcher.run_async(signature, SIGNATURES[self.name][signature][0], rows)
+
     @property
     def encoder_version(self) -> int | None:
         return self.encoder.version if self.encoder else None

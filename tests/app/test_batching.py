@@ -1,3 +1,4 @@
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -112,3 +113,21 @@ def test_concurrent_http_requests_get_their_own_digits(client, digits):
         )
     for answer, expected in zip(concurrent, sequential, strict=True):
         np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-5)
+
+
+def test_coroutines_share_calls_and_get_their_own_answers(classifier, digits):
+    images = (digits[0][:100] / 255.0).astype(np.float32)
+    expected = classifier.run("classify", image=images)["probabilities"]
+    runner = Recording(classifier)
+    batcher = MicroBatcher(runner, max_batch=64, max_wait_s=0.005)
+
+    async def ask_all():
+        return await asyncio.gather(
+            *(batcher.run_async("classify", "image", images[i : i + 1]) for i in range(100))
+        )
+
+    answers = asyncio.run(ask_all())
+    batcher.close()
+    got = np.concatenate([answer["probabilities"] for answer in answers])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert max(runner.sizes) > 1 and sum(runner.sizes) == 100

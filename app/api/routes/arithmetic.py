@@ -13,7 +13,7 @@ from fastapi import APIRouter, File, UploadFile
 
 from app.api.deps import ServerDep, SettingsDep
 from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts
-from app.api.uploads import read_image
+from app.api.uploads import load_image
 from app.serving import ModelServer, Served
 from models.ops import Reading, decode
 
@@ -23,13 +23,13 @@ ImageA = Annotated[UploadFile, File(description="The first digit.")]
 ImageB = Annotated[UploadFile, File(description="The second digit.")]
 
 
-def _read_pair(
+async def _read_pair(
     name: str, server: ModelServer, settings, a: UploadFile, b: UploadFile
 ) -> tuple[Served, Reading]:
-    pair = np.stack([read_image(a, settings, "a"), read_image(b, settings, "b")])
+    pair = np.stack([await load_image(a, settings, "a"), await load_image(b, settings, "b")])
     head = server.get(name)
-    latents = head.encoder.infer("encode", pair)["latent"]
-    outputs = head.infer("predict", latents[None])
+    latents = (await head.encoder.infer_async("encode", pair))["latent"]
+    outputs = await head.infer_async("predict", latents[None])
     return head, decode(name, outputs)
 
 
@@ -37,8 +37,8 @@ def _ref(head: Served) -> HeadRef:
     return HeadRef(name=head.name, version=head.version, encoder_version=head.encoder_version)
 
 
-def _arithmetic(name: str, server, settings, a, b) -> ArithmeticResult:
-    head, reading = _read_pair(name, server, settings, a, b)
+async def _arithmetic(name: str, server, settings, a, b) -> ArithmeticResult:
+    head, reading = await _read_pair(name, server, settings, a, b)
     return ArithmeticResult(
         result=int(reading.results[0]),
         confidence=float(reading.confidence[0]),
@@ -48,18 +48,20 @@ def _arithmetic(name: str, server, settings, a, b) -> ArithmeticResult:
 
 
 @router.post("/add", response_model=ArithmeticResult, summary="The sum of two digits")
-def add(server: ServerDep, settings: SettingsDep, a: ImageA, b: ImageB) -> ArithmeticResult:
-    return _arithmetic("add", server, settings, a, b)
+async def add(server: ServerDep, settings: SettingsDep, a: ImageA, b: ImageB) -> ArithmeticResult:
+    return await _arithmetic("add", server, settings, a, b)
 
 
 @router.post("/multiply", response_model=ArithmeticResult, summary="The product of two digits")
-def multiply(server: ServerDep, settings: SettingsDep, a: ImageA, b: ImageB) -> ArithmeticResult:
-    return _arithmetic("multiply", server, settings, a, b)
+async def multiply(
+    server: ServerDep, settings: SettingsDep, a: ImageA, b: ImageB
+) -> ArithmeticResult:
+    return await _arithmetic("multiply", server, settings, a, b)
 
 
 @router.post("/compare", response_model=Comparison, summary="Whether digit a is greater than b")
-def compare(server: ServerDep, settings: SettingsDep, a: ImageA, b: ImageB) -> Comparison:
-    head, reading = _read_pair("compare", server, settings, a, b)
+async def compare(server: ServerDep, settings: SettingsDep, a: ImageA, b: ImageB) -> Comparison:
+    head, reading = await _read_pair("compare", server, settings, a, b)
     return Comparison(
         result=bool(reading.results[0]),
         probability=float(reading.confidence[0]),

@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 
 from app.api.deps import SettingsDep
-from app.api.uploads import read_image
+from app.api.uploads import load_image
 
 router = APIRouter(prefix="/bench", tags=["benchmark"])
 
 
 @router.post("/floor", summary="Upload and preprocess, no model (benchmarks only)")
-def floor(settings: SettingsDep, image: Annotated[UploadFile, File()]) -> dict[str, float]:
-    return {"ink": float(read_image(image, settings, "image").sum())}
+async def floor(settings: SettingsDep, image: Annotated[UploadFile, File()]) -> dict[str, float]:
+    return {"ink": float((await load_image(image, settings, "image")).sum())}

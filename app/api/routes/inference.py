@@ -12,7 +12,7 @@ from PIL import Image
 
 from app.api.deps import ServerDep, SettingsDep
 from app.api.schemas import Classification, DecodeRequest, Decoding, Encoding, ModelRef
-from app.api.uploads import read_image, read_images
+from app.api.uploads import load_image, load_images
 
 router = APIRouter(tags=["digits"])
 
@@ -24,7 +24,7 @@ _RANGE_SLACK = 0.5  # latents this far (relative to the range) outside it are st
     response_model=Classification | list[Classification],
     summary="Which digit is in the image",
 )
-def classify(
+async def classify(
     server: ServerDep,
     settings: SettingsDep,
     image: Annotated[UploadFile | None, File(description="One image of a digit.")] = None,
@@ -46,11 +46,11 @@ def classify(
             f"{len(uploads)} images in one request; the limit is {settings.max_batch_images}",
         )
     if image is not None:
-        batch = read_image(image, settings, "image")[None]
+        batch = (await load_image(image, settings, "image"))[None]
     else:
-        batch = read_images(images, settings, "images")
+        batch = await load_images(images, settings, "images")
     served = server.get("classifier")
-    probabilities = served.infer("classify", batch)["probabilities"]
+    probabilities = (await served.infer_async("classify", batch))["probabilities"]
     model = ModelRef(name=served.name, version=served.version)
     answers = [
         Classification(digit=int(row.argmax()), probabilities=row.tolist(), model=model)
@@ -60,14 +60,14 @@ def classify(
 
 
 @router.post("/encode", response_model=Encoding, summary="The latent vector of a digit")
-def encode(
+async def encode(
     server: ServerDep,
     settings: SettingsDep,
     image: Annotated[UploadFile, File(description="An image of a digit.")],
 ) -> Encoding:
-    batch = read_image(image, settings, "image")[None]
+    batch = (await load_image(image, settings, "image"))[None]
     served = server.get("autoencoder")
-    latent = served.infer("encode", batch)["latent"][0]
+    latent = (await served.infer_async("encode", batch))["latent"][0]
     return Encoding(
         latent=latent.tolist(), model=ModelRef(name=served.name, version=served.version)
     )
@@ -85,7 +85,7 @@ def encode(
         422: {"description": "A latent of the wrong length, not finite, or far out of range."},
     },
 )
-def decode(
+async def decode(
     body: DecodeRequest,
     server: ServerDep,
     settings: SettingsDep,
@@ -99,7 +99,7 @@ def decode(
         )
     served = server.get("autoencoder")
     latent = _checked_latent(body.latent, served.metadata["latent"])
-    pixels = served.infer("decode", latent[None])["pixels"][0]
+    pixels = (await served.infer_async("decode", latent[None]))["pixels"][0]
     model = ModelRef(name=served.name, version=served.version)
     if accept and "application/json" in accept and "image/png" not in accept:
         return Decoding(pixels=pixels.tolist(), model=model)
