@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     parser.add_argument("--concurrency", default="1,8,32,128")
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to compare")
+    parser.add_argument("--routes", default=",".join(ROUTES), help="which routes to measure")
+    parser.add_argument("--no-seeds", action="store_true", help="skip the Keras baseline")
     parser.add_argument(
         "--root", help="artifact store (default: HANDCALC_ARTIFACT_ROOT or starter/)"
     )
@@ -216,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             ]
         result = {"cold_start_s": cold_start, "rss_idle_mb": rss_mb(process.pid), "routes": {}}
         for name, route in ROUTES.items():
+            if name not in arguments.routes.split(","):
+                continue
             levels = [1, 2, 4] if name == "classify_batch_256" else concurrencies
             result["routes"][name] = [
                 wrk(base + route, c, arguments.duration, inputs[name]) for c in levels
@@ -225,23 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         stop(process)
         report["servers"][f"api_{workers}_worker"] = result
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.seed_app:create_app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-               "--no-access-log"]  # fmt: skip
-    process, cold_start = start(command, env, base)
-    report["servers"]["seeds_keras_predict"] = {
-        "cold_start_s": cold_start,
-        "rss_idle_mb": rss_mb(process.pid),
-        "routes": {
-            "classify": [
-                wrk(base + "/classify", c, arguments.duration, inputs["classify"])
-                for c in concurrencies
-            ]
-        },
-    }
-    stop(process)
+    if not arguments.no_seeds:
+        report["servers"]["seeds_keras_predict"] = seeds_baseline(
+            env, inputs["classify"], concurrencies, arguments.duration
+        )
     ceiling_process.terminate()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -251,6 +242,25 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     shutil.rmtree(state, ignore_errors=True)
     return 0
+
+
+def seeds_baseline(env: dict, upload: dict, concurrencies: list[int], duration: float) -> dict:
+    """The seeds' way: a FastAPI app calling Keras `predict` per request."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.seed_app:create_app",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+               "--no-access-log"]  # fmt: skip
+    process, cold_start = start(command, env, base)
+    result = {
+        "cold_start_s": cold_start,
+        "rss_idle_mb": rss_mb(process.pid),
+        "routes": {
+            "classify": [wrk(base + "/classify", c, duration, upload) for c in concurrencies]
+        },
+    }
+    stop(process)
+    return result
 
 
 def markdown(report: dict) -> str:

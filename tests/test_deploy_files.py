@@ -111,3 +111,9 @@ def test_dockerfile_copies_what_exists_and_sets_real_settings(dockerfile):
         if line.startswith("ENV"):
             names = set(re.findall(r"(HANDCALC_[A-Z_]+)=", line))
             assert names <= SETTINGS, names - SETTINGS
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    missing = sorted(name for name in SETTINGS if f"`{name}`" not in readme)
+    assert missing == []
