@@ -41,16 +41,16 @@ class Served:
     model: LiteModel
     metadata: dict[str, Any]
     batcher: MicroBatcher
-    """The one thread that runs this model, gathering concurrent requests into batches."""
+    """Gathers concurrent requests for this model into shared calls; serialises all calls."""
     encoder: Served | None = None
     """For a head: the autoencoder version of its lineage, whose encoder feeds it."""
 
     def infer(self, signature: str, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Run a batch of inputs through a signature, sharing the call with other requests."""
+        """Run a batch of inputs through a signature now (from any thread)."""
         return self.batcher(signature, SIGNATURES[self.name][signature][0], rows)
 
     async def infer_async(self, signature: str, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """`infer` for coroutines: the event loop serves others while the model runs."""
+        """`infer` for coroutines, sharing the model call with concurrent requests."""
         return await self.batcher.run_async(signature, SIGNATURES[self.name][signature][0], rows)
 
     @property

@@ -1,4 +1,5 @@
 import asyncio
+import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,71 +19,90 @@ def classifier(trained_root):
     return LiteModel(ArtifactStore(trained_root).resolve("classifier").file(LITERT_FILE))
 
 
-class Recording:
-    """A runner that records the batch sizes the batcher hands to the model."""
+@pytest.fixture()
+def images(digits):
+    return (digits[0][:200] / 255.0).astype(np.float32)
 
-    def __init__(self, model):
-        self.model, self.sizes, self.threads = model, [], set()
+
+class Guarded:
+    """A runner that fails the test if two calls ever overlap."""
+
+    def __init__(self, model, delay=0.0):
+        self.model, self.delay, self.active, self.overlaps = model, delay, 0, 0
+        self.guard = threading.Lock()
 
     def __call__(self, signature, **inputs):
-        (rows,) = inputs.values()
-        self.sizes.append(len(rows))
-        self.threads.add(threading.get_ident())
-        return self.model.run(signature, **inputs)
+        with self.guard:
+            self.active += 1
+            self.overlaps += self.active > 1
+        try:
+            time.sleep(self.delay)
+            return self.model.run(signature, **inputs)
+        finally:
+            with self.guard:
+                self.active -= 1
 
 
-def test_concurrent_requests_share_calls_and_get_their_own_answers(classifier, digits):
-    images = (digits[0][:256] / 255.0).astype(np.float32)
-    expected = classifier.run("classify", image=images)["probabilities"]
-    runner = Recording(classifier)
-    batcher = MicroBatcher(runner, max_batch=64, max_wait_s=0.005)
-    barrier = threading.Barrier(32)
-
-    def ask(index):
-        if index < 32:
-            barrier.wait()
-        return batcher("classify", "image", images[index : index + 1])["probabilities"][0]
-
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        answers = list(pool.map(ask, range(len(images))))
-    batcher.close()
-    np.testing.assert_allclose(np.stack(answers), expected, atol=1e-5)
-    assert sum(runner.sizes) == len(images)
-    assert max(runner.sizes) > 1 and len(runner.sizes) < len(images)  # batches formed
-    assert max(runner.sizes) <= 64
-    assert len(runner.threads) == 1  # one owner thread touches the interpreter
-
-
-def test_multi_row_requests_come_back_whole_and_in_order(classifier, digits):
-    images = (digits[0][:90] / 255.0).astype(np.float32)
-    expected = classifier.run("classify", image=images)["probabilities"]
-    batcher = MicroBatcher(classifier.run, max_batch=64, max_wait_s=0.01)
-    chunks = [(0, 7), (7, 40), (40, 41), (41, 90)]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(
-            pool.map(lambda c: batcher("classify", "image", images[c[0] : c[1]]), chunks)
+def _gather(batcher, images, sizes):
+    async def ask_all():
+        starts = np.cumsum([0, *sizes])
+        return await asyncio.gather(
+            *(
+                batcher.run_async("classify", "image", images[a:b])
+                for a, b in itertools.pairwise(starts)
+            )
         )
-    batcher.close()
-    for (start, end), result in zip(chunks, results, strict=True):
-        np.testing.assert_allclose(result["probabilities"], expected[start:end], atol=1e-5)
+
+    return asyncio.run(ask_all())
 
 
-def test_a_lone_request_waits_at_most_the_window(classifier, digits):
-    image = (digits[0][:1] / 255.0).astype(np.float32)
+def test_concurrent_requests_share_calls_and_get_their_own_answers(classifier, images):
+    expected = classifier.run("classify", image=images)["probabilities"]
+    runner = Guarded(classifier)
+    batcher = MicroBatcher(runner, max_batch=64, max_wait_s=0.005)
+    answers = _gather(batcher, images, [1] * len(images))
+    got = np.concatenate([answer["probabilities"] for answer in answers])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    calls = list(batcher.calls)
+    assert sum(calls) == len(images) and max(calls) == 64 and len(calls) < len(images)
+
+
+def test_multi_row_requests_come_back_whole_and_in_order(classifier, images):
+    expected = classifier.run("classify", image=images[:90])["probabilities"]
+    batcher = MicroBatcher(classifier.run, max_batch=64, max_wait_s=0.01)
+    sizes = [7, 33, 1, 49]
+    answers = _gather(batcher, images, sizes)
+    starts = np.cumsum([0, *sizes])
+    for answer, a, b in zip(answers, starts[:-1], starts[1:], strict=True):
+        np.testing.assert_allclose(answer["probabilities"], expected[a:b], atol=1e-5)
+
+
+def test_a_lone_request_is_not_delayed_and_none_waits_past_the_window(classifier, images):
     batcher = MicroBatcher(classifier.run, max_batch=64, max_wait_s=0.05)
-    batcher("classify", "image", image)  # warm
-    started = time.perf_counter()
-    batcher("classify", "image", image)
-    assert time.perf_counter() - started < 0.05 + 0.03
-    full = (digits[0][:64] / 255.0).astype(np.float32)
-    slow = MicroBatcher(classifier.run, max_batch=64, max_wait_s=5.0)
-    started = time.perf_counter()
-    slow("classify", "image", full)  # a full batch does not wait for company
-    assert time.perf_counter() - started < 1.0
-    batcher.close(), slow.close()
+
+    async def scenario():
+        await batcher.run_async("classify", "image", images[:1])  # quiet: no wait
+        started = time.perf_counter()
+        await batcher.run_async("classify", "image", images[:1])
+        quiet = time.perf_counter() - started
+        await asyncio.gather(
+            *(batcher.run_async("classify", "image", images[:1]) for _ in range(3))
+        )
+        started = time.perf_counter()  # busy now: a lone request waits for company, but
+        await batcher.run_async("classify", "image", images[:1])  # at most the window
+        busy = time.perf_counter() - started
+        started = time.perf_counter()
+        await batcher.run_async("classify", "image", images[:64])  # fills a batch alone
+        full = time.perf_counter() - started
+        return quiet, busy, full
+
+    quiet, busy, full = asyncio.run(scenario())
+    assert quiet < 0.01
+    assert 0.04 < busy < 0.05 + 0.03
+    assert full < 0.04
 
 
-def test_errors_reach_every_waiter_and_the_batcher_survives(classifier, digits):
+def test_errors_reach_every_waiter_and_the_batcher_survives(classifier, images):
     calls = []
 
     def flaky(signature, **inputs):
@@ -92,13 +112,23 @@ def test_errors_reach_every_waiter_and_the_batcher_survives(classifier, digits):
         return classifier.run(signature, **inputs)
 
     batcher = MicroBatcher(flaky, max_batch=64, max_wait_s=0.0)
-    image = (digits[0][:1] / 255.0).astype(np.float32)
     with pytest.raises(RuntimeError, match="interpreter failed"):
-        batcher("classify", "image", image)
-    assert batcher("classify", "image", image)["probabilities"].shape == (1, 10)
-    batcher.close()
-    # after close, a straggler still gets an answer, run directly
-    assert batcher("classify", "image", image)["probabilities"].shape == (1, 10)
+        _gather(batcher, images, [1, 1, 1])
+    assert len(calls) == 1  # the three shared the failed call
+    assert _gather(batcher, images, [1])[0]["probabilities"].shape == (1, 10)
+
+
+def test_threads_and_coroutines_never_run_the_model_at_once(classifier, images):
+    runner = Guarded(classifier, delay=0.002)
+    batcher = MicroBatcher(runner, max_batch=8, max_wait_s=0.001)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        from_threads = pool.map(
+            lambda i: batcher("classify", "image", images[i : i + 1]), range(20)
+        )
+        from_loop = _gather(batcher, images, [1] * 40 + [16])
+        list(from_threads)
+    assert runner.overlaps == 0
+    assert len(from_loop) == 41
 
 
 def test_concurrent_http_requests_get_their_own_digits(client, digits):
@@ -113,21 +143,3 @@ def test_concurrent_http_requests_get_their_own_digits(client, digits):
         )
     for answer, expected in zip(concurrent, sequential, strict=True):
         np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-5)
-
-
-def test_coroutines_share_calls_and_get_their_own_answers(classifier, digits):
-    images = (digits[0][:100] / 255.0).astype(np.float32)
-    expected = classifier.run("classify", image=images)["probabilities"]
-    runner = Recording(classifier)
-    batcher = MicroBatcher(runner, max_batch=64, max_wait_s=0.005)
-
-    async def ask_all():
-        return await asyncio.gather(
-            *(batcher.run_async("classify", "image", images[i : i + 1]) for i in range(100))
-        )
-
-    answers = asyncio.run(ask_all())
-    batcher.close()
-    got = np.concatenate([answer["probabilities"] for answer in answers])
-    np.testing.assert_allclose(got, expected, atol=1e-5)
-    assert max(runner.sizes) > 1 and sum(runner.sizes) == 100
