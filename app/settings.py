@@ -21,8 +21,8 @@ class ApiSettings(Settings):
     reload_interval_s: float = Field(0.5, gt=0.0, le=60.0)
     """How often the API checks the store for a changed `active` alias."""
 
-    inference_threads: int = Field(2, ge=1, le=64)
-    """Threads each LiteRT interpreter may use."""
+    inference_threads: int = Field(1, ge=1, le=64)
+    """Threads each LiteRT interpreter may use (1 measured best with 2 API processes on 2 cores)."""
 
     batch_max_size: int = Field(64, ge=1, le=4096)
     """Most rows one micro-batched model call gathers from concurrent requests."""
