@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
            "HANDCALC_BENCH_ROUTES": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
     report: dict = {
         "machine": f"{platform.node()} ({os.cpu_count()} cores, {platform.machine()})",
-        "command": "python -m bench.load " + " ".join(argv or sys.argv[1:]),
+        "command": " ".join(["python -m bench.load", *(argv or sys.argv[1:])]),
         "duration_s": arguments.duration,
         "servers": {},
     }
