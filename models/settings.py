@@ -61,7 +61,8 @@ class Settings(BaseSettings):
         else:
             queue = state / "broker" / "queue"
             processed = state / "broker" / "processed"
-            for folder in (queue, processed, state / "broker" / "results"):
+            control = state / "broker" / "control"
+            for folder in (queue, processed, control, state / "broker" / "results"):
                 folder.mkdir(parents=True, exist_ok=True)
             broker = "filesystem://"
             backend = self.result_backend or f"file://{state / 'broker' / 'results'}"
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
                 "data_folder_in": str(queue),
                 "data_folder_out": str(queue),
                 "processed_folder": str(processed),
+                "control_folder": str(control),
                 "store_processed": False,
                 "polling_interval": 0.1,
             }
