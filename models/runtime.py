@@ -9,12 +9,17 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+MAX_ROWS = 64
+
 
 class LiteModel:
     """A LiteRT model with named signatures, safe to call from several threads.
 
     One interpreter is not thread-safe, so calls are serialised by a lock; outputs
-    are copied out of the interpreter's buffers before the lock is released.
+    are copied out of the interpreter's buffers before the lock is released. Inputs
+    of more than `MAX_ROWS` rows run in chunks of that size: past it a bigger batch
+    is no faster per row (measured: 164 us per image at 64 rows, 187 at 256 for the
+    classifier), while the interpreter's buffers would grow with the batch and stay.
     """
 
     def __init__(self, source: str | os.PathLike[str] | bytes, num_threads: int = 2) -> None:
@@ -33,6 +38,16 @@ class LiteModel:
         if signature not in self._runners:
             raise KeyError(f"no signature {signature!r}; this model has {sorted(self._runners)}")
         arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
+        rows = len(next(iter(arrays.values())))
+        if rows <= MAX_ROWS:
+            return self._run_locked(signature, arrays)
+        chunks = [
+            self._run_locked(signature, {k: v[start : start + MAX_ROWS] for k, v in arrays.items()})
+            for start in range(0, rows, MAX_ROWS)
+        ]
+        return {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
+
+    def _run_locked(self, signature: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         with self._lock:
             outputs = self._runners[signature](**arrays)
             return {key: np.array(value, copy=True) for key, value in outputs.items()}
