@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import multiprocessing
 import os
@@ -89,11 +90,15 @@ def rss_mb(pid: int) -> float:
     return round(sum(rss.get(member, 0) for member in family) / 2**20, 1)
 
 
+RUNNING: list[subprocess.Popen] = []  # stopped at exit, whatever happens
+
+
 def start(command: list[str], env: dict[str, str], base: str) -> tuple[subprocess.Popen, float]:
     started = time.perf_counter()
     process = subprocess.Popen(
         command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    RUNNING.append(process)
     while True:
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
@@ -297,5 +302,12 @@ def _row(server: str, route: str, row: dict) -> str:
     )
 
 
+def _stop_all() -> None:
+    for process in RUNNING:
+        if process.poll() is None:
+            stop(process)
+
+
 if __name__ == "__main__":
+    atexit.register(_stop_all)
     raise SystemExit(main())
