@@ -36,12 +36,9 @@ class _Pending:
 class MicroBatcher:
     """Batches concurrent calls to one model's `run(signature, **{input: rows})`."""
 
-    def __init__(
-        self, run: Runner, *, max_batch: int = 64, max_wait_s: float = 0.002, name: str = ""
-    ) -> None:
+    def __init__(self, run: Runner, *, max_batch: int = 64, max_wait_s: float = 0.002) -> None:
         if max_batch < 1 or max_wait_s < 0:
             raise ValueError("max_batch must be >= 1 and max_wait_s >= 0")
-        self.name = name
         self._run = run
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
@@ -74,9 +71,6 @@ class MicroBatcher:
         if pending.rows >= self._max_batch:
             self._flush(loop, pending)
         return await future
-
-    def close(self) -> None:
-        """Nothing to release: pending batches still flush on their loops."""
 
     def _flush(self, loop: asyncio.AbstractEventLoop, pending: _Pending) -> None:
         if self._pending.get(loop) is not pending:

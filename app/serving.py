@@ -101,8 +101,6 @@ class ModelServer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        for served in {*self._served.values(), *self._encoders.values()}:
-            served.batcher.close()
 
     def _watch(self) -> None:
         while not self._stop.wait(self._interval_s):
@@ -143,17 +141,16 @@ class ModelServer:
                 self._served[name] = loaded  # the swap: one reference assignment
                 self._failures.pop(name, None)
                 logger.info("serving %s v%d", name, wanted)
-                if current is not None and name != "autoencoder":
-                    current.batcher.close()  # queued requests finish first
             self._drop_unused_encoders()
 
     def _drop_unused_encoders(self) -> None:
-        """Close autoencoder versions that neither /encode nor any head uses any more."""
+        """Forget autoencoder versions that neither /encode nor any head uses any more
+        (requests that still hold one finish on it; then it is garbage)."""
         in_use = {served.encoder_version for served in self._served.values()}
         if "autoencoder" in self._served:
             in_use.add(self._served["autoencoder"].version)
         for version in [v for v in self._encoders if v not in in_use]:
-            self._encoders.pop(version).batcher.close()
+            del self._encoders[version]
 
     def _load(self, name: str, version: int) -> Served:
         if name == "autoencoder" and version in self._encoders:
@@ -166,15 +163,9 @@ class ModelServer:
             if encoder_version is None:
                 raise RegistryError(f"{name} v{version} names no autoencoder in its lineage")
             encoder = self._encoder(encoder_version)
-        batcher = MicroBatcher(
-            model.run, max_batch=self._max_batch, max_wait_s=self._max_wait_s, name=name
-        )
+        batcher = MicroBatcher(model.run, max_batch=self._max_batch, max_wait_s=self._max_wait_s)
         served = Served(name, version, model, stored.metadata, batcher, encoder)
-        try:
-            _warm_up(served)
-        except Exception:
-            batcher.close()
-            raise
+        _warm_up(served)
         if name == "autoencoder":
             self._encoders[version] = served
         return served

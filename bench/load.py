@@ -33,6 +33,8 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from app.cli import api_command
+
 ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "multipart.lua"
 RESULTS = ROOT / "bench" / "results"
@@ -211,9 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     for workers in [int(w) for w in arguments.workers.split(",")]:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
-                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                   "--log-level", "warning", "--no-access-log"]  # fmt: skip
+        command = [*api_command("127.0.0.1", port, workers), "--log-level", "warning",
+                   "--no-access-log"]  # fmt: skip
         process, cold_start = start(command, env, base)
         if inputs is None:
             inputs = prepare_inputs(inputs_dir, base)

@@ -47,10 +47,6 @@ class Settings(BaseSettings):
         )
         return root.absolute()
 
-    @property
-    def embedded_broker(self) -> bool:
-        return not self.broker_url
-
     def celery_config(self) -> dict:
         """The Celery configuration both the API (sending) and the workers (running) use."""
         state = self.state_dir.absolute()
