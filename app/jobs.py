@@ -23,7 +23,6 @@ from typing import Any
 
 from celery import Celery, states
 from celery.exceptions import WorkerLostError
-from celery.result import AsyncResult
 
 from models.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
 from models.params import TrainingJob
@@ -93,9 +92,10 @@ class JobClient:
 
     def status(self, job_id: str) -> JobStatus:
         record = self._record(job_id)
-        result = AsyncResult(job_id, app=self.celery)
-        celery_state = result.state
-        info = result.info
+        meta = self.celery.backend.get_task_meta(job_id)  # one read: state and info together
+        celery_state, info = meta["status"], meta.get("result")
+        if celery_state == states.FAILURE:
+            info = self.celery.backend.exception_to_python(info)
         epochs = record["spec"]["params"].get("epochs", 0)
         status = JobStatus(
             id=job_id,
@@ -117,8 +117,7 @@ class JobClient:
         elif status.state == FAILED:
             status.error = _describe_error(info)
         elif status.state == CANCELLED_STATE:
-            status.error = (info or {}).get("error") if isinstance(info, dict) else "cancelled"
-            status.error = status.error or "cancelled"
+            status.error = (info.get("error") if isinstance(info, dict) else None) or "cancelled"
         elif status.state == RUNNING and self._silent(info):
             status = self._declare_lost(status)
         return status

@@ -28,8 +28,8 @@ from models.registry import ArtifactStore
 from models.training import (
     Monitor,
     Trained,
-    TrainingCancelled,
     as_float_images,
+    limit,
     train_autoencoder,
     train_classifier,
     train_head,
@@ -71,6 +71,7 @@ def run_training(
 ) -> Published:
     """Train `name`, evaluate it on the test set, export it and publish it."""
     started = time.perf_counter()
+    monitor = monitor or Monitor()
     if not isinstance(params, TrainingParams):
         params = params_for(name, params)
     if dataset is None:
@@ -95,11 +96,10 @@ def run_training(
             store, "autoencoder", encoder_version or "active"
         )
         encoder = autoencoder.get_layer("encoder")
-        train_images = x_train[: params.train_limit] if params.train_limit else x_train
-        train_latents = evaluation.encode(encoder, train_images)
+        train_latents = evaluation.encode(encoder, limit(x_train, params))
         test_latents = evaluation.encode(encoder, x_test)
         trained = _train_head_on_results(
-            name, params, train_latents, y_train[: len(train_images)], monitor
+            name, params, train_latents, limit(y_train, params), monitor
         )
         accuracy = evaluation.head_accuracy(name, trained.model, test_latents, y_test)
         metrics = {"test_accuracy": accuracy}
@@ -108,8 +108,7 @@ def run_training(
     else:
         raise ValueError(f"unknown model {name!r}")
 
-    if monitor is not None and monitor.should_stop is not None and monitor.should_stop():
-        raise TrainingCancelled("training was cancelled before publishing")
+    monitor.raise_if_cancelled()
 
     flatbuffer = export_litert(name, trained.model)
     difference = max_difference(name, trained.model, flatbuffer, samples)
@@ -126,7 +125,7 @@ def run_training(
         "data": {
             "source": str(data_source) if data_source else "in-memory dataset",
             "digest": digest(dataset),
-            "train_images": len(x_train[: params.train_limit or None]),
+            "train_images": len(limit(x_train, params)),
             "test_images": len(x_test),
         },
         "litert_max_abs_diff": difference,
@@ -145,8 +144,7 @@ def run_training(
     with store.stage(name) as staging:
         _without_training_state(trained.model).save(staging / KERAS_FILE)
         (staging / LITERT_FILE).write_bytes(flatbuffer)
-        if monitor is not None and monitor.should_stop is not None and monitor.should_stop():
-            raise TrainingCancelled("training was cancelled before publishing")
+        monitor.raise_if_cancelled()  # the export and the save take seconds
         version = store.publish(name, staging, metadata)
     if activate:
         store.activate(name, version.version)

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             params,
             store,
             dataset=dataset,
-            data_source=source or "Keras cache",
+            data_source=source or "Keras cache or download",
             activate=not arguments.no_activate,
             monitor=Monitor(on_epoch=report),
         )

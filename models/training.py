@@ -35,6 +35,10 @@ class Monitor:
     should_stop: Callable[[], bool] | None = None
     poll_interval_s: float = 0.25
 
+    def raise_if_cancelled(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise TrainingCancelled("training was cancelled")
+
 
 @dataclass
 class Trained:
@@ -52,14 +56,11 @@ class _MonitorCallback(keras.callbacks.Callback):
         self.history: list[dict[str, float]] = []
 
     def _check(self) -> None:
-        if self._monitor.should_stop is None:
-            return
         now = time.monotonic()
         if now - self._last_poll < self._monitor.poll_interval_s:
             return
         self._last_poll = now
-        if self._monitor.should_stop():
-            raise TrainingCancelled("training was cancelled")
+        self._monitor.raise_if_cancelled()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._check()
@@ -124,7 +125,8 @@ def _fit(
     return Trained(model, progress.history, time.perf_counter() - started)
 
 
-def _limit(images: np.ndarray, params: TrainingParams) -> np.ndarray:
+def limit(images: np.ndarray, params: TrainingParams) -> np.ndarray:
+    """The training set, cut to `train_limit` images when one is set."""
     return images[: params.train_limit] if params.train_limit else images
 
 
@@ -133,7 +135,7 @@ def train_autoencoder(
 ) -> Trained:
     """Reconstruct images through a `latent_dim` sigmoid bottleneck; loss is pixel BCE."""
     seed_everything(params.seed)
-    images = as_float_images(_limit(train_images, params))
+    images = as_float_images(limit(train_images, params))
     fit_index, val_index = split_validation(len(images), params)
     model = build_autoencoder(params.latent_dim)
     steps = math.ceil(len(fit_index) / params.batch_size) * params.epochs
@@ -150,8 +152,8 @@ def train_classifier(
 ) -> Trained:
     """The ten-way CNN, with small random shifts and rotations as augmentation."""
     seed_everything(params.seed)
-    images = as_float_images(_limit(train_images, params))
-    labels = _limit(train_labels, params).astype(np.int64)
+    images = as_float_images(limit(train_images, params))
+    labels = limit(train_labels, params).astype(np.int64)
     fit_index, val_index = split_validation(len(images), params)
     augment = keras.Sequential(
         [
