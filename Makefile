@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format train starter-models bench-load clean
+.PHONY: install run test lint format train starter-models bench-load bench-quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,3 +46,8 @@ clean:
 bench-load: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m bench.load
+
+# Train every model with its default params on the full MNIST and score it against the goals.
+bench-quality: $(STAMP)
+	test -n "$$HANDCALC_DATA" || (echo "set HANDCALC_DATA to the full mnist.npz" && exit 1)
+	$(BIN)/python -m bench.quality

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.batching import MicroBatcher
-from models.catalog import LITERT_FILE, MODEL_NAMES, SIGNATURES, is_head
+from models.catalog import LITERT_FILE, MODEL_NAMES, SIGNATURES
 from models.registry import ArtifactStore, RegistryError
 from models.runtime import LiteModel
 
@@ -42,8 +42,6 @@ class Served:
     metadata: dict[str, Any]
     batcher: MicroBatcher
     """Gathers concurrent requests for this model into shared calls; serialises all calls."""
-    encoder: Served | None = None
-    """For a head: the autoencoder version of its lineage, whose encoder feeds it."""
 
     def infer(self, signature: str, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Run a batch of inputs through a signature now (from any thread)."""
@@ -55,7 +53,8 @@ class Served:
 
     @property
     def encoder_version(self) -> int | None:
-        return self.encoder.version if self.encoder else None
+        """For a head: the autoencoder version whose encoder its reader started from."""
+        return self.metadata.get("lineage", {}).get("autoencoder")
 
 
 @dataclass
@@ -83,7 +82,6 @@ class ModelServer:
         self._max_wait_s = max_wait_s
         self._interval_s = interval_s
         self._served: dict[str, Served] = {}
-        self._encoders: dict[int, Served] = {}
         self._failures: dict[str, _Failure] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -141,39 +139,15 @@ class ModelServer:
                 self._served[name] = loaded  # the swap: one reference assignment
                 self._failures.pop(name, None)
                 logger.info("serving %s v%d", name, wanted)
-            self._drop_unused_encoders()
-
-    def _drop_unused_encoders(self) -> None:
-        """Forget autoencoder versions that neither /encode nor any head uses any more
-        (requests that still hold one finish on it; then it is garbage)."""
-        in_use = {served.encoder_version for served in self._served.values()}
-        if "autoencoder" in self._served:
-            in_use.add(self._served["autoencoder"].version)
-        for version in [v for v in self._encoders if v not in in_use]:
-            del self._encoders[version]
 
     def _load(self, name: str, version: int) -> Served:
-        if name == "autoencoder" and version in self._encoders:
-            return self._encoders[version]
         stored = self.store.get(name, version)  # checks every file's digest
         model = LiteModel(stored.file(LITERT_FILE), num_threads=self._threads)
-        encoder = None
-        if is_head(name):
-            encoder_version = stored.lineage.get("autoencoder")
-            if encoder_version is None:
-                raise RegistryError(f"{name} v{version} names no autoencoder in its lineage")
-            encoder = self._encoder(encoder_version)
+        _check_signatures(name, version, model)
         batcher = MicroBatcher(model.run, max_batch=self._max_batch, max_wait_s=self._max_wait_s)
-        served = Served(name, version, model, stored.metadata, batcher, encoder)
+        served = Served(name, version, model, stored.metadata, batcher)
         _warm_up(served)
-        if name == "autoencoder":
-            self._encoders[version] = served
         return served
-
-    def _encoder(self, version: int) -> Served:
-        if version not in self._encoders:
-            self._encoders[version] = self._load("autoencoder", version)
-        return self._encoders[version]
 
     # Serving ---------------------------------------------------------------------------
 
@@ -201,6 +175,18 @@ class ModelServer:
         return {name: f"v{f.version}: {f.error}" for name, f in self._failures.items()}
 
 
+def _check_signatures(name: str, version: int, model: LiteModel) -> None:
+    """Refuse an export whose signatures are not the ones this API calls (an older format)."""
+    for signature, (input_name, outputs) in SIGNATURES[name].items():
+        found = model.signatures.get(signature) or {}
+        if found.get("inputs") != [input_name] or set(found.get("outputs", ())) != set(outputs):
+            raise RegistryError(
+                f"{name} v{version} does not have the signature {signature}({input_name}) -> "
+                f"{', '.join(outputs)} (it has {model.signatures}); it was exported by another "
+                f"version of handcalc: train {name} again"
+            )
+
+
 def _warm_up(served: Served) -> None:
     """Run every signature once, so the first real request pays no set-up cost."""
     for signature, (input_name, _outputs) in SIGNATURES[served.name].items():
@@ -209,6 +195,5 @@ def _warm_up(served: Served) -> None:
         elif input_name == "latent":
             batch = np.zeros((1, served.metadata["latent"]["length"]), np.float32)
         else:
-            length = served.encoder.metadata["latent"]["length"]
-            batch = np.zeros((1, 2, length), np.float32)
+            batch = np.zeros((1, 2, 28, 28), np.float32)
         served.infer(signature, batch)

@@ -1,7 +1,7 @@
 """Keras 3 functional builders for every model handcalc trains.
 
 Images enter as `(N, 28, 28)` floats in [0, 1] with the ink high, as MNIST's
-pixels divided by 255. Heads take both latents at once as `(N, 2, latent_dim)`.
+pixels divided by 255. Heads take both images of a pair at once as `(N, 2, 28, 28)`.
 """
 
 from __future__ import annotations
@@ -73,19 +73,27 @@ def build_classifier(dropout: float = 0.3) -> keras.Model:
 
 
 def build_head(
-    operation_name: str, latent_dim: int = 100, hidden_units: int = 256, hidden_layers: int = 2
+    operation_name: str,
+    encoder: keras.Model,
+    hidden_units: int = 256,
+    hidden_layers: int = 2,
 ) -> keras.Model:
-    """A dense head over a pair of latents, trained only on the operation's result.
+    """A head over a pair of images, trained only on the operation's result.
 
-    The first layer is one tower shared by both latents (a Dense over the last
-    axis), so each digit is read the same way wherever it stands; the layers
-    after it see both readings together, which order-sensitive operations need.
+    Each image goes through the head's own copy of `encoder` (the reader, which
+    training fine-tunes from the results alone), then through one dense tower
+    shared by both digits, so each is read the same way wherever it stands; the
+    layers after it see both readings together, which order-sensitive operations
+    need. The encoder passed in is copied, never changed.
     """
     op = operation(operation_name)
     if hidden_layers < 1 or hidden_units < 1:
         raise ValueError("a head needs at least one hidden layer of at least one unit")
-    latents = keras.Input(shape=(2, latent_dim), name="latents")
-    x = layers.Dense(hidden_units, activation="relu", name="shared_tower")(latents)
+    reader = keras.models.clone_model(encoder)
+    reader.set_weights(encoder.get_weights())
+    images = keras.Input(shape=(2, *IMAGE_SHAPE), name="images")
+    readings = layers.TimeDistributed(reader, name="reader")(images)
+    x = layers.Dense(hidden_units, activation="relu", name="shared_tower")(readings)
     x = layers.Flatten()(x)
     for index in range(hidden_layers):
         x = layers.Dense(hidden_units, activation="relu", name=f"hidden_{index}")(x)
@@ -97,4 +105,4 @@ def build_head(
         )(x)
         for output, classes in op.outputs.items()
     }
-    return keras.Model(latents, outputs, name=f"{op.name}_head")
+    return keras.Model(images, outputs, name=f"{op.name}_head")

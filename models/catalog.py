@@ -18,9 +18,9 @@ SIGNATURES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "decode": ("latent", ("pixels",)),
     },
     "classifier": {"classify": ("image", ("probabilities",))},
-    "add": {"predict": ("latents", ("units", "tens"))},
-    "multiply": {"predict": ("latents", ("units", "tens"))},
-    "compare": {"predict": ("latents", ("greater",))},
+    "add": {"predict": ("images", ("units", "tens"))},
+    "multiply": {"predict": ("images", ("units", "tens"))},
+    "compare": {"predict": ("images", ("greater",))},
 }
 
 

@@ -41,16 +41,16 @@ def classifier_accuracy(classifier: keras.Model, images: np.ndarray, labels: np.
 def head_accuracy(
     operation_name: str,
     head: keras.Model,
-    latents: np.ndarray,
+    images: np.ndarray,
     labels: np.ndarray,
     *,
     pairs: int = EVALUATION_PAIRS,
     seed: int = EVALUATION_SEED,
 ) -> float:
-    """Share of random test pairs whose exact result the head gets right."""
+    """Share of random pairs of (uint8) test images whose exact result the head gets right."""
     op = operation(operation_name)
-    index = draw_pairs(pairs, len(latents), seed)
-    inputs = np.stack([latents[index[:, 0]], latents[index[:, 1]]], axis=1)
-    outputs = {key: np.asarray(value) for key, value in predict(head, inputs).items()}
+    index = draw_pairs(pairs, len(images), seed)
+    outputs = predict(head, as_float_images(images[index]))
+    outputs = {key: np.asarray(value) for key, value in outputs.items()}
     expected = op.apply(labels[index[:, 0]], labels[index[:, 1]])
     return float(np.mean(decode(op.name, outputs).results == expected))

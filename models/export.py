@@ -52,11 +52,10 @@ def _endpoints(name: str, model: keras.Model) -> dict:
             )
         }
     if is_head(name):
-        latent_dim = model.input.shape[-1]
         return {
             "predict": (
-                lambda latents: dict(model(latents, training=False)),
-                tf.TensorSpec([None, 2, latent_dim], tf.float32, name="latents"),
+                lambda images: dict(model(images, training=False)),
+                tf.TensorSpec([None, 2, 28, 28], tf.float32, name="images"),
             )
         }
     raise ValueError(f"no LiteRT export defined for model {name!r}")

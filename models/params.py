@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from models.catalog import HEAD_NAMES, MODEL_NAMES
 
+MAX_HEAD_PAIRS = 20_000_000  # pair indices drawn up front: 320 MB at this bound
+
 ModelName = Literal["autoencoder", "classifier", "add", "multiply", "compare"]
 
 
@@ -38,19 +40,30 @@ class AutoencoderParams(TrainingParams):
 
 
 class ClassifierParams(TrainingParams):
-    epochs: int = Field(8, ge=1, le=200)
+    epochs: int = Field(12, ge=1, le=200)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
 
 
 class HeadParams(TrainingParams):
-    epochs: int = Field(20, ge=1, le=200)
-    batch_size: int = Field(256, ge=8, le=4096)
-    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    epochs: int = Field(10, ge=1, le=200)
     pairs: int = Field(
-        200_000, ge=1_000, le=2_000_000, description="Random image pairs drawn for training."
+        120_000, ge=1_000, le=2_000_000, description="Fresh random image pairs per epoch."
     )
     hidden_units: int = Field(256, ge=16, le=4096)
     hidden_layers: int = Field(2, ge=1, le=6)
+
+    @model_validator(mode="after")
+    def _bounded_work(self) -> HeadParams:
+        if self.epochs * self.pairs > MAX_HEAD_PAIRS:
+            raise ValueError(
+                f"epochs x pairs is {self.epochs * self.pairs:,}; at most {MAX_HEAD_PAIRS:,} "
+                "pairs can be drawn for one training run"
+            )
+        return self
+
+
+class CompareParams(HeadParams):
+    epochs: int = Field(5, ge=1, le=200, description="Comparing is learnt sooner than arithmetic.")
 
 
 PARAMS_BY_MODEL: dict[str, type[TrainingParams]] = {
@@ -58,7 +71,7 @@ PARAMS_BY_MODEL: dict[str, type[TrainingParams]] = {
     "classifier": ClassifierParams,
     "add": HeadParams,
     "multiply": HeadParams,
-    "compare": HeadParams,
+    "compare": CompareParams,
 }
 
 

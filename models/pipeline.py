@@ -27,9 +27,10 @@ from models.params import TrainingParams, params_for
 from models.registry import ArtifactStore
 from models.training import (
     Monitor,
-    Trained,
+    PairResults,
     as_float_images,
     limit,
+    split_validation,
     train_autoencoder,
     train_classifier,
     train_head,
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 LITERT_TOLERANCE = 1e-4
 _SAMPLES = 64
+_VALIDATION_PAIRS = 10_000
 
 
 @dataclass
@@ -95,16 +97,14 @@ def run_training(
         autoencoder, lineage["autoencoder"] = load_keras_model(
             store, "autoencoder", encoder_version or "active"
         )
-        encoder = autoencoder.get_layer("encoder")
-        train_latents = evaluation.encode(encoder, limit(x_train, params))
-        test_latents = evaluation.encode(encoder, x_test)
-        trained = _train_head_on_results(
-            name, params, train_latents, limit(y_train, params), monitor
+        images = limit(x_train, params)
+        train, validation = _pair_results(name, params, limit(y_train, params))
+        trained = train_head(
+            name, params, autoencoder.get_layer("encoder"), images, train, validation, monitor
         )
-        accuracy = evaluation.head_accuracy(name, trained.model, test_latents, y_test)
-        metrics = {"test_accuracy": accuracy}
-        index = draw_pairs(_SAMPLES, len(test_latents), seed=1)
-        samples = {"predict": np.stack([test_latents[index[:, 0]], test_latents[index[:, 1]]], 1)}
+        metrics = {"test_accuracy": evaluation.head_accuracy(name, trained.model, x_test, y_test)}
+        index = draw_pairs(_SAMPLES, len(x_test), seed=1)
+        samples = {"predict": as_float_images(x_test[index])}
     else:
         raise ValueError(f"unknown model {name!r}")
 
@@ -160,16 +160,22 @@ def _without_training_state(model: keras.Model) -> keras.Model:
     return copy
 
 
-def _train_head_on_results(
-    name: str, params: TrainingParams, latents: np.ndarray, labels: np.ndarray, monitor
-) -> Trained:
-    """Draw random pairs, compute the operation's results, and train on those alone.
+def _pair_results(
+    name: str, params: TrainingParams, labels: np.ndarray
+) -> tuple[PairResults, PairResults]:
+    """Random training and validation pairs with the operation's result for each.
 
     The labels are used here only to state each pair's result, as a teacher who
     says "these two make 12" would; `train_head` receives the results, never the
-    digits.
+    digits. Training pairs (fresh ones for every epoch) come from the training
+    images and validation pairs from the held-out ones, so no image is in both.
     """
     op = operation(name)
-    pairs = draw_pairs(params.pairs, len(latents), params.seed)
-    results = op.apply(labels[pairs[:, 0]], labels[pairs[:, 1]])
-    return train_head(name, params, latents, pairs, results, monitor)
+    fit_index, val_index = split_validation(len(labels), params)
+    fit_pairs = fit_index[draw_pairs(params.epochs * params.pairs, len(fit_index), params.seed)]
+    val_pairs = val_index[draw_pairs(_VALIDATION_PAIRS, len(val_index), params.seed + 1)]
+
+    def with_results(pairs: np.ndarray) -> PairResults:
+        return PairResults(pairs, op.apply(labels[pairs[:, 0]], labels[pairs[:, 1]]))
+
+    return with_results(fit_pairs), with_results(val_pairs)

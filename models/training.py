@@ -106,6 +106,7 @@ def _fit(
     monitor: Monitor | None,
     *,
     dataset: tf.data.Dataset | None = None,
+    steps_per_epoch: int | None = None,
 ) -> Trained:
     started = time.perf_counter()
     progress = _MonitorCallback(monitor or Monitor(), params.epochs)
@@ -116,7 +117,8 @@ def _fit(
         progress,
     ]
     if dataset is not None:
-        inputs = {"x": dataset, "shuffle": False}  # the dataset shuffles itself
+        # the dataset shuffles itself; an endless one says how long an epoch is
+        inputs = {"x": dataset, "shuffle": False, "steps_per_epoch": steps_per_epoch}
     else:
         inputs = {"x": train[0], "y": train[1], "batch_size": params.batch_size, "shuffle": True}
     model.fit(
@@ -128,6 +130,20 @@ def _fit(
 def limit(images: np.ndarray, params: TrainingParams) -> np.ndarray:
     """The training set, cut to `train_limit` images when one is set."""
     return images[: params.train_limit] if params.train_limit else images
+
+
+def augmenter(seed: int) -> keras.Sequential:
+    """Small random rotations (up to about 14 degrees) and shifts (up to about 2 pixels),
+    drawn for each image of a `(N, 28, 28)` batch."""
+    return keras.Sequential(
+        [
+            keras.layers.Reshape((28, 28, 1)),
+            keras.layers.RandomRotation(0.04, fill_mode="constant", seed=seed),
+            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed),
+            keras.layers.Reshape((28, 28)),
+        ],
+        name="augment",
+    )
 
 
 def train_autoencoder(
@@ -155,15 +171,7 @@ def train_classifier(
     images = as_float_images(limit(train_images, params))
     labels = limit(train_labels, params).astype(np.int64)
     fit_index, val_index = split_validation(len(images), params)
-    augment = keras.Sequential(
-        [
-            keras.layers.Reshape((28, 28, 1)),
-            keras.layers.RandomRotation(0.04, fill_mode="constant", seed=params.seed),
-            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=params.seed),
-            keras.layers.Reshape((28, 28)),
-        ],
-        name="augment",
-    )
+    augment = augmenter(params.seed)
     dataset = (
         tf.data.Dataset.from_tensor_slices((images[fit_index], labels[fit_index]))
         .shuffle(len(fit_index), seed=params.seed, reshuffle_each_iteration=True)
@@ -182,29 +190,56 @@ def train_classifier(
     return _fit(model, params, (), validation, monitor, dataset=dataset)
 
 
+@dataclass(frozen=True)
+class PairResults:
+    """Pairs of image indices and the operation's result for each: all a head learns from."""
+
+    pairs: np.ndarray
+    results: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.pairs.ndim != 2 or self.pairs.shape[1] != 2:
+            raise ValueError(f"pairs must have shape (N, 2), got {self.pairs.shape}")
+        if len(self.pairs) != len(self.results):
+            raise ValueError(f"{len(self.pairs)} pairs but {len(self.results)} results")
+
+
 def train_head(
     operation_name: str,
     params: HeadParams,
-    latents: np.ndarray,
-    pairs: np.ndarray,
-    results: np.ndarray,
+    encoder: keras.Model,
+    images: np.ndarray,
+    train: PairResults,
+    validation: PairResults,
     monitor: Monitor | None = None,
 ) -> Trained:
-    """Learn an operation from pairs of latents and the operation's results alone.
+    """Learn an operation from pairs of images and the operation's results alone.
 
-    `latents` are the frozen encoder's codes of the training images, `pairs` index
-    into them, and `results` hold the operation's result for each pair. No digit
-    label reaches this function: only sums, products or comparisons do.
+    The head reads each image with its own copy of `encoder`, fine-tuned here;
+    `train.pairs` index into `images` (uint8), `params.pairs` of them per epoch
+    (draw `epochs * pairs` for fresh pairs every epoch), and both images of a pair
+    are randomly shifted and rotated a little. No digit label reaches this
+    function: only sums, products or comparisons do.
     """
-    if len(pairs) != len(results):
-        raise ValueError(f"{len(pairs)} pairs but {len(results)} results")
     op = operation(operation_name)
     seed_everything(params.seed)
-    inputs = np.stack([latents[pairs[:, 0]], latents[pairs[:, 1]]], axis=1).astype(np.float32)
-    targets = op.targets(results)
-    fit_index, val_index = split_validation(len(inputs), params)
-    model = build_head(op.name, latents.shape[1], params.hidden_units, params.hidden_layers)
-    steps = math.ceil(len(fit_index) / params.batch_size) * params.epochs
+    pixels = tf.constant(as_float_images(images))
+    augment = augmenter(params.seed)
+
+    def pair_batch(pairs: tf.Tensor, targets: dict) -> tuple:
+        batch = tf.reshape(tf.gather(pixels, pairs), (-1, 28, 28))
+        return tf.reshape(augment(batch, training=True), (-1, 2, 28, 28)), targets
+
+    targets = op.targets(train.results)
+    steps_per_epoch = max(1, params.pairs // params.batch_size)
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((train.pairs, targets))
+        .repeat()
+        .batch(params.batch_size, drop_remainder=True)
+        .map(pair_batch, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    model = build_head(op.name, encoder, params.hidden_units, params.hidden_layers)
     losses = {
         key: "binary_crossentropy" if classes == 1 else "sparse_categorical_crossentropy"
         for key, classes in op.outputs.items()
@@ -213,7 +248,16 @@ def train_head(
         key: "binary_accuracy" if classes == 1 else "accuracy"
         for key, classes in op.outputs.items()
     }
-    model.compile(optimizer=_optimizer(params, steps), loss=losses, metrics=metrics)
-    fit = (inputs[fit_index], {key: value[fit_index] for key, value in targets.items()})
-    validation = (inputs[val_index], {key: value[val_index] for key, value in targets.items()})
-    return _fit(model, params, fit, validation, monitor)
+    optimizer = _optimizer(params, steps_per_epoch * params.epochs)
+    model.compile(optimizer=optimizer, loss=losses, metrics=metrics)
+    val_inputs = as_float_images(images[validation.pairs])
+    val_targets = op.targets(validation.results)
+    return _fit(
+        model,
+        params,
+        (),
+        (val_inputs, val_targets),
+        monitor,
+        dataset=dataset,
+        steps_per_epoch=steps_per_epoch,
+    )

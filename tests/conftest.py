@@ -16,9 +16,9 @@ SUBSET = Path(__file__).parent / "data" / "mnist_subset.npz"
 QUICK_PARAMS = {
     "autoencoder": {"epochs": 6, "batch_size": 64, "latent_dim": 32},
     "classifier": {"epochs": 5, "batch_size": 64},
-    "add": {"epochs": 15, "pairs": 40_000},
-    "multiply": {"epochs": 15, "pairs": 40_000},
-    "compare": {"epochs": 8, "pairs": 40_000},
+    "add": {"epochs": 4, "pairs": 12_000},
+    "multiply": {"epochs": 4, "pairs": 12_000},
+    "compare": {"epochs": 3, "pairs": 12_000},
 }
 
 

@@ -21,7 +21,9 @@ class ModelRef(BaseModel):
 class HeadRef(ModelRef):
     model_config = _example(name="add", version=2, encoder_version=1)
 
-    encoder_version: int = Field(description="Autoencoder version whose latents the head reads.")
+    encoder_version: int | None = Field(
+        description="Autoencoder version whose encoder the head's reader was fine-tuned from."
+    )
 
 
 _PROBABILITIES = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.999, 0.0, 0.001]

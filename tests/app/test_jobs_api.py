@@ -27,8 +27,8 @@ def test_submit_queues_a_job_and_lists_it(jobs_client):
     assert response.json()["status_url"] == f"/jobs/{job_id}"
     job = jobs_client.get(f"/jobs/{job_id}", headers=AUTH).json()
     assert job["state"] == "queued"
-    assert job["spec"]["params"]["pairs"] == 5000 and job["spec"]["params"]["epochs"] == 20
-    assert job["progress"] == {"epoch": 0, "epochs": 20, "fraction": 0.0}
+    assert job["spec"]["params"]["pairs"] == 5000 and job["spec"]["params"]["epochs"] == 10
+    assert job["progress"] == {"epoch": 0, "epochs": 10, "fraction": 0.0}
     assert [j["id"] for j in jobs_client.get("/jobs", headers=AUTH).json()] == [job_id]
     cancelled = jobs_client.delete(f"/jobs/{job_id}", headers=AUTH)
     assert cancelled.status_code == 202 and cancelled.json()["state"] == "cancelled"

@@ -35,12 +35,21 @@ def test_classifier_gives_a_distribution_over_ten_digits():
         ("compare", {"greater": 1}),
     ],
 )
-def test_heads_take_two_latents(name, outputs):
-    head = build_head(name, latent_dim=16, hidden_units=32)
-    result = head(np.zeros((5, 2, 16), np.float32))
+def test_heads_take_two_images_and_read_them_with_a_copy_of_the_encoder(name, outputs):
+    encoder = build_encoder(16)
+    before = [weights.copy() for weights in encoder.get_weights()]
+    head = build_head(name, encoder, hidden_units=32)
+    result = head(np.zeros((5, 2, 28, 28), np.float32))
     assert {key: tuple(value.shape) for key, value in result.items()} == {
         key: (5, size) for key, size in outputs.items()
     }
+    reader = head.get_layer("reader").layer
+    assert reader is not encoder
+    for copied, original in zip(reader.get_weights(), encoder.get_weights(), strict=True):
+        np.testing.assert_array_equal(copied, original)
+    reader.layers[-1].kernel.assign(np.zeros(reader.layers[-1].kernel.shape))
+    for kept, original in zip(encoder.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(kept, original)  # fine-tuning the copy leaves it alone
 
 
 def test_builders_refuse_bad_arguments():
@@ -49,4 +58,4 @@ def test_builders_refuse_bad_arguments():
     with pytest.raises(ValueError, match="dropout"):
         build_classifier(1.5)
     with pytest.raises(ValueError, match="unknown operation 'divide'"):
-        build_head("divide")
+        build_head("divide", build_encoder(4))

@@ -11,7 +11,7 @@ from models.ops import operation
 from models.params import HeadParams
 from models.registry import ArtifactStore
 from models.runtime import LiteModel
-from models.training import Monitor, TrainingCancelled, train_head
+from models.training import Monitor, PairResults, TrainingCancelled, train_head
 
 
 @pytest.fixture()
@@ -53,9 +53,9 @@ def test_keras_and_litert_agree(trained_root, digits, name):
         expected = np.asarray(model(images))
         assert np.abs(lite.run("classify", image=images)["probabilities"] - expected).max() < 1e-4
     else:
-        latents = np.random.default_rng(0).random((50, 2, model.input.shape[-1]), np.float32)
-        expected = model(latents)
-        actual = lite.run("predict", latents=latents)
+        pairs = images.reshape(25, 2, 28, 28)
+        expected = model(pairs)
+        actual = lite.run("predict", images=pairs)
         for key, value in expected.items():
             assert np.abs(actual[key] - np.asarray(value)).max() < 1e-4
 
@@ -69,7 +69,7 @@ def test_cancelled_training_publishes_nothing(store, mnist):
     )
     with pytest.raises(TrainingCancelled):
         pipeline.run_training(
-            "compare", {"epochs": 5, "pairs": 5000}, store, dataset=mnist, monitor=monitor
+            "compare", {"epochs": 5, "pairs": 2000}, store, dataset=mnist, monitor=monitor
         )
     assert epochs_seen == [1]
     assert [v.version for v in store.versions("compare")] == [1]
@@ -83,7 +83,7 @@ def test_head_on_an_older_encoder_records_that_lineage(store, mnist):
     assert store.active_version("autoencoder") == 2
     published = pipeline.run_training(
         "compare",
-        {"epochs": 1, "pairs": 2000},
+        {"epochs": 1, "pairs": 1000},
         store,
         dataset=mnist,
         encoder_version=1,
@@ -91,35 +91,52 @@ def test_head_on_an_older_encoder_records_that_lineage(store, mnist):
     )
     assert published.version == 2 and published.lineage == {"autoencoder": 1}
     assert store.active_version("compare") == 1  # not activated
-    head = LiteModel(store.get("compare", 2).file(LITERT_FILE))
-    # the head takes latents of encoder v1's length (32), not v2's (8)
-    assert head.run("predict", latents=np.zeros((1, 2, 32)))["greater"].shape == (1, 1)
+    head = keras.saving.load_model(
+        store.get("compare", 2).file(KERAS_FILE), safe_mode=True, compile=False
+    )
+    # its reader started from encoder v1, whose latent has 32 values (v2's has 8)
+    assert head.get_layer("reader").layer.output.shape == (None, 32)
 
 
 def test_heads_are_trained_on_the_operations_results_alone(store, mnist, monkeypatch):
     assert "labels" not in inspect.signature(train_head).parameters
     received = {}
 
-    def spy(name, params, latents, pairs, results, monitor=None):
-        received.update(latents=latents, pairs=pairs, results=results)
-        return train_head(name, params, latents, pairs, results, monitor)
+    def spy(name, params, encoder, images, train, validation, monitor=None):
+        received.update(images=images, train=train, validation=validation)
+        return train_head(name, params, encoder, images, train, validation, monitor)
 
     monkeypatch.setattr(pipeline, "train_head", spy)
-    pipeline.run_training("add", {"epochs": 1, "pairs": 3000}, store, dataset=mnist)
+    pipeline.run_training("add", {"epochs": 2, "pairs": 1500}, store, dataset=mnist)
     (x_train, y_train), _ = mnist
-    pairs, results = received["pairs"], received["results"]
-    assert received["latents"].dtype == np.float32 and received["latents"].shape[0] == len(x_train)
-    assert results.max() <= 18 and set(np.unique(results)) == set(range(19))
-    np.testing.assert_array_equal(results, y_train[pairs[:, 0]] + y_train[pairs[:, 1]])
+    assert received["images"] is x_train  # the images alone, no labels beside them
+    train, validation = received["train"], received["validation"]
+    assert vars(train).keys() == {"pairs", "results"}
+    assert len(train.pairs) == 2 * 1500  # fresh pairs for each epoch
+    assert set(np.unique(train.results)) == set(range(19))
+    for part in (train, validation):
+        np.testing.assert_array_equal(
+            part.results, y_train[part.pairs[:, 0]] + y_train[part.pairs[:, 1]]
+        )
+    # validation pairs are drawn from images that training never sees
+    assert not set(train.pairs.ravel()) & set(validation.pairs.ravel())
+
+
+def test_head_params_bound_the_pairs_drawn():
+    with pytest.raises(ValueError, match="epochs x pairs is 40,000,000"):
+        HeadParams(epochs=20, pairs=2_000_000)
 
 
 def test_same_seed_same_head(store, mnist):
     stored = store.resolve("autoencoder")
     model = keras.saving.load_model(stored.file(KERAS_FILE), safe_mode=True, compile=False)
-    latents = np.asarray(model.get_layer("encoder")((mnist[0][0][:1000] / 255.0).astype("f4")))
+    encoder = model.get_layer("encoder")
+    (images, labels), _ = mnist
     pairs = np.random.default_rng(0).integers(0, 1000, (3000, 2))
-    results = operation("add").apply(mnist[0][1][pairs[:, 0]], mnist[0][1][pairs[:, 1]])
-    params = HeadParams(epochs=2, pairs=3000, seed=7)
-    first = train_head("add", params, latents, pairs, results)
-    second = train_head("add", params, latents, pairs, results)
+    sums = operation("add").apply(labels[pairs[:, 0]], labels[pairs[:, 1]])
+    train = PairResults(pairs[:2000], sums[:2000])
+    validation = PairResults(pairs[2000:], sums[2000:])
+    params = HeadParams(epochs=2, pairs=1000, seed=7)
+    first = train_head("add", params, encoder, images, train, validation)
+    second = train_head("add", params, encoder, images, train, validation)
     assert first.history == second.history

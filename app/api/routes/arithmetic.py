@@ -1,7 +1,8 @@
 """Arithmetic on two digits: /add, /multiply and /compare.
 
-Each head reads the latents of the autoencoder version it was trained on (its
-lineage), whatever version /encode serves at the moment.
+Each head reads both images with its own reader, a copy of an autoencoder's
+encoder fine-tuned from the operation's results; its lineage names that
+autoencoder version.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ async def _read_pair(
 ) -> tuple[Served, Reading]:
     pair = np.stack([await load_image(a, settings, "a"), await load_image(b, settings, "b")])
     head = server.get(name)
-    latents = (await head.encoder.infer_async("encode", pair))["latent"]
-    outputs = await head.infer_async("predict", latents[None])
+    outputs = await head.infer_async("predict", pair[None])
     return head, decode(name, outputs)
 
 
