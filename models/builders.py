@@ -14,14 +14,22 @@ from models.ops import operation
 IMAGE_SHAPE = (28, 28)
 
 
+def _conv_block(x, filters: int, *, transpose: bool = False):
+    """A stride-2 convolution (or transposed convolution), batch normalisation and ReLU."""
+    convolution = layers.Conv2DTranspose if transpose else layers.Conv2D
+    x = convolution(filters, 3, strides=2, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)
+    return layers.Activation("relu")(x)
+
+
 def build_encoder(latent_dim: int = 100) -> keras.Model:
-    """Two stride-2 convolutions and a sigmoid latent of `latent_dim` values."""
+    """Two stride-2 convolutions with batch normalisation, and a sigmoid latent."""
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be positive, got {latent_dim}")
     image = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = layers.Reshape((*IMAGE_SHAPE, 1))(image)
-    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = _conv_block(x, 32)
+    x = _conv_block(x, 64)
     x = layers.Flatten()(x)
     latent = layers.Dense(latent_dim, activation="sigmoid", name="latent")(x)
     return keras.Model(image, latent, name="encoder")
@@ -32,10 +40,12 @@ def build_decoder(latent_dim: int = 100) -> keras.Model:
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be positive, got {latent_dim}")
     latent = keras.Input(shape=(latent_dim,), name="latent")
-    x = layers.Dense(7 * 7 * 64, activation="relu")(latent)
+    x = layers.Dense(7 * 7 * 64, use_bias=False)(latent)
+    x = layers.BatchNormalization(momentum=0.9)(x)
+    x = layers.Activation("relu")(x)
     x = layers.Reshape((7, 7, 64))(x)
-    x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
+    x = _conv_block(x, 64, transpose=True)
+    x = _conv_block(x, 32, transpose=True)
     x = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
     pixels = layers.Reshape(IMAGE_SHAPE, name="pixels")(x)
     return keras.Model(latent, pixels, name="decoder")

@@ -35,7 +35,8 @@ class TrainingParams(BaseModel):
 
 
 class AutoencoderParams(TrainingParams):
-    epochs: int = Field(12, ge=1, le=200)
+    epochs: int = Field(10, ge=1, le=200)
+    learning_rate: float = Field(5e-3, gt=0.0, le=1.0)
     latent_dim: int = Field(100, ge=2, le=512, description="Length of the latent vector.")
 
 
