@@ -95,3 +95,22 @@ def test_a_head_keeps_its_own_encoder_when_the_autoencoder_moves(
     _wait_for(lambda: encode_version() == version)
     body = private_client.post("/add", files={"a": png, "b": png}).json()
     assert body["model"] == {"name": "add", "version": 1, "encoder_version": 1}
+
+
+def test_a_head_exported_with_other_signatures_is_refused_and_the_old_one_serves(
+    private_client, private_store, digits, caplog
+):
+    png = image_bytes(digits[0][0])
+    foreign = private_store.get("autoencoder", 1).file("model.tflite").read_bytes()
+    wrong = republish(private_store, "add", model_tflite=foreign)
+    with caplog.at_level("ERROR", logger="app.serving"):
+        private_store.activate("add", wrong)
+        _wait_for(
+            lambda: any(
+                "does not have the signature predict(images)" in r.message
+                and "train add again" in r.message
+                for r in caplog.records
+            )
+        )
+    body = private_client.post("/add", files={"a": png, "b": png}).json()
+    assert body["model"]["version"] == 1
