@@ -1,14 +1,21 @@
 """Micro-batching: concurrent requests for one model share one LiteRT call.
 
 The API's inference routes are coroutines on one event loop per process, so the
-batcher lives on the loop too: a request adds its rows to the pending batch and
-waits. The first request of a batch schedules a flush: at once when the service
-is quiet, so a lone request is not delayed, or after `max_wait_s` when the last
-flush served several requests (the service is under load, and waiting lets more
-join). A batch that reaches `max_batch` rows flushes immediately. The flush runs
-each signature once over the concatenated rows and gives every request its own
-slice, in order. A request that alone fills a batch (a batch upload) runs in a
-worker thread instead, so it never stalls the loop.
+batcher's bookkeeping lives on the loop, while the model itself runs in a worker
+thread (LiteRT releases the GIL while it computes). The loop therefore goes on
+reading and preprocessing uploads while the model works, and the two use both
+cores of a small machine.
+
+At most one call per model is in flight. A request adds its rows to the pending
+batch and waits. When no call is in flight, the first request of a batch starts
+one: at once when the service is quiet, so a lone request is not delayed, or
+after `max_wait_s` when the last call served several requests (the service is
+under load, and waiting lets more join). Requests that arrive while a call runs
+gather into the next batch, which starts the moment that call ends; a batch that
+reaches `max_batch` rows goes as soon as the model is free. Each call runs every
+signature once over the concatenated rows and gives every request its own slice,
+in order; no call takes more than `max_batch` rows unless one request alone has
+more. A request that alone fills a batch (a batch upload) runs as its own call.
 
 Every call into the interpreter holds one lock, which makes the model safe to
 share with other threads (warm-up, tests) as well.
@@ -20,31 +27,48 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 Runner = Callable[..., dict[str, np.ndarray]]
+_Request = tuple[str, str, np.ndarray, asyncio.Future]
 
 
 @dataclass
-class _Pending:
+class _LoopState:
+    """The batcher's bookkeeping for one event loop."""
+
+    requests: list[_Request] = field(default_factory=list)
     rows: int = 0
-    requests: list[tuple[str, str, np.ndarray, asyncio.Future]] = field(default_factory=list)
+    in_flight: bool = False
+    scheduled: asyncio.Handle | None = None
+    busy: bool = False  # did the last call serve more than one request?
 
 
 class MicroBatcher:
-    """Batches concurrent calls to one model's `run(signature, **{input: rows})`."""
+    """Batches concurrent calls to one model's `run(signature, **{input: rows})`.
 
-    def __init__(self, run: Runner, *, max_batch: int = 64, max_wait_s: float = 0.002) -> None:
+    `executor` runs the model calls (the loop's default executor when None).
+    """
+
+    def __init__(
+        self,
+        run: Runner,
+        *,
+        max_batch: int = 64,
+        max_wait_s: float = 0.002,
+        executor: Executor | None = None,
+    ) -> None:
         if max_batch < 1 or max_wait_s < 0:
             raise ValueError("max_batch must be >= 1 and max_wait_s >= 0")
         self._run = run
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
+        self._executor = executor
         self._model = threading.Lock()
-        self._pending: dict[asyncio.AbstractEventLoop, _Pending] = {}
-        self._busy = False  # did the last flush serve more than one request?
+        self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
         self.calls: deque[int] = deque(maxlen=1000)  # rows per model call, most recent last
 
     def __call__(self, signature: str, input_name: str, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -58,44 +82,82 @@ class MicroBatcher:
         rows = np.asarray(rows, dtype=np.float32)
         loop = asyncio.get_running_loop()
         if len(rows) >= self._max_batch:
-            return await loop.run_in_executor(None, self._locked_run, signature, input_name, rows)
-        pending = self._pending.setdefault(loop, _Pending())
+            return await loop.run_in_executor(
+                self._executor, self._locked_run, signature, input_name, rows
+            )
+        state = self._states.setdefault(loop, _LoopState())
         future = loop.create_future()
-        pending.requests.append((signature, input_name, rows, future))
-        pending.rows += len(rows)
-        if len(pending.requests) == 1:
-            if self._busy and self._max_wait_s > 0:
-                loop.call_later(self._max_wait_s, self._flush, loop, pending)
-            else:
-                loop.call_soon(self._flush, loop, pending)
-        if pending.rows >= self._max_batch:
-            self._flush(loop, pending)
+        state.requests.append((signature, input_name, rows, future))
+        state.rows += len(rows)
+        if not state.in_flight:
+            if state.rows >= self._max_batch:
+                self._start(loop, state)
+            elif state.scheduled is None:
+                if state.busy and self._max_wait_s > 0:
+                    state.scheduled = loop.call_later(self._max_wait_s, self._start, loop, state)
+                else:
+                    state.scheduled = loop.call_soon(self._start, loop, state)
         return await future
 
-    def _flush(self, loop: asyncio.AbstractEventLoop, pending: _Pending) -> None:
-        if self._pending.get(loop) is not pending:
-            return  # already flushed (it filled up before its timer fired)
-        del self._pending[loop]
-        self._busy = len(pending.requests) > 1
-        by_signature: dict[str, list] = {}
-        for request in pending.requests:
+    def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopState) -> None:
+        """Send everything pending to the model as one call (on the loop's thread)."""
+        if state.scheduled is not None:
+            state.scheduled.cancel()
+            state.scheduled = None
+        if state.in_flight or not state.requests:
+            return
+        taken, rows = 0, 0
+        for request in state.requests:  # at most max_batch rows, and at least one request
+            if taken and rows + len(request[2]) > self._max_batch:
+                break
+            taken, rows = taken + 1, rows + len(request[2])
+        requests, state.requests = state.requests[:taken], state.requests[taken:]
+        state.rows -= rows
+        state.in_flight = True
+        state.busy = len(requests) > 1
+        call = loop.run_in_executor(self._executor, self._run_batch, requests)
+        call.add_done_callback(lambda done: self._finish(loop, state, requests, done))
+
+    def _run_batch(self, requests: list[_Request]) -> list[tuple[list[_Request], object]]:
+        """One model call per signature; each result is outputs or the exception raised."""
+        by_signature: dict[str, list[_Request]] = {}
+        for request in requests:
             by_signature.setdefault(request[0], []).append(request)
-        for signature, requests in by_signature.items():
-            futures = [request[3] for request in requests]
+        results = []
+        for signature, group in by_signature.items():
             try:
-                stacked = np.concatenate([request[2] for request in requests])
-                outputs = self._locked_run(signature, requests[0][1], stacked)
+                stacked = np.concatenate([request[2] for request in group])
+                results.append((group, self._locked_run(signature, group[0][1], stacked)))
             except Exception as error:  # every waiter must hear about it
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
+                results.append((group, error))
+        return results
+
+    def _finish(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        state: _LoopState,
+        requests: list[_Request],
+        done: asyncio.Future,
+    ) -> None:
+        state.in_flight = False
+        if done.cancelled() or done.exception() is not None:
+            error = done.exception() if not done.cancelled() else RuntimeError("call cancelled")
+            results = [(requests, error)]
+        else:
+            results = done.result()
+        for group, outcome in results:
             start = 0
-            for _, _, rows, future in requests:
+            for _, _, rows, future in group:
                 end = start + len(rows)
-                if not future.done():  # the client may have gone away
-                    future.set_result({key: value[start:end] for key, value in outputs.items()})
+                if future.done():  # the client went away
+                    pass
+                elif isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result({key: value[start:end] for key, value in outcome.items()})
                 start = end
+        if state.requests:  # they waited while the model was busy: go at once
+            self._start(loop, state)
 
     def _locked_run(self, signature: str, input_name: str, rows: np.ndarray) -> dict:
         with self._model:

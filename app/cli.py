@@ -25,9 +25,11 @@ from models.catalog import MODEL_NAMES
 from models.registry import ArtifactStore
 
 TOKEN_FILE = "api-token"
-# Two API processes on two cores doubled /classify throughput at concurrency 32 and cut
-# its p99 from 81 to 55 ms, for 252 MB resident in all (make bench-load).
-DEFAULT_API_PROCESSES = 2
+# One API process: its event loop reads uploads on one core while LiteRT computes on the
+# other, so it meets every goal of make bench-load (78% of the HTTP floor at concurrency 32,
+# p99 35 ms, 173 MB resident); two processes served 57% more requests/s but only 62% of
+# their own floor, in 357 MB.
+DEFAULT_API_PROCESSES = 1
 
 
 def api_command(host: str, port: int, workers: int) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,9 @@ class ModelServer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
+        # where model calls run, off the event loop: one thread per model at most, since
+        # each batcher keeps a single call in flight
+        self._executor = ThreadPoolExecutor(len(MODEL_NAMES), thread_name_prefix="inference")
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -99,6 +103,7 @@ class ModelServer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _watch(self) -> None:
         while not self._stop.wait(self._interval_s):
@@ -144,7 +149,12 @@ class ModelServer:
         stored = self.store.get(name, version)  # checks every file's digest
         model = LiteModel(stored.file(LITERT_FILE), num_threads=self._threads)
         _check_signatures(name, version, model)
-        batcher = MicroBatcher(model.run, max_batch=self._max_batch, max_wait_s=self._max_wait_s)
+        batcher = MicroBatcher(
+            model.run,
+            max_batch=self._max_batch,
+            max_wait_s=self._max_wait_s,
+            executor=self._executor,
+        )
         served = Served(name, version, model, stored.metadata, batcher)
         _warm_up(served)
         return served

@@ -131,6 +131,36 @@ def test_threads_and_coroutines_never_run_the_model_at_once(classifier, images):
     assert len(from_loop) == 41
 
 
+def test_the_model_runs_beside_the_loop_which_stays_free(classifier, images):
+    """While one call computes in its thread, the loop goes on, and the requests that
+    arrive meanwhile go together in the next call, no bigger than max_batch."""
+    runner = Guarded(classifier, delay=0.05)
+    threads = []
+
+    def recording(signature, **inputs):
+        threads.append(threading.current_thread())
+        return runner(signature, **inputs)
+
+    batcher = MicroBatcher(recording, max_batch=8, max_wait_s=0.0)
+    expected = classifier.run("classify", image=images[:21])["probabilities"]
+
+    async def scenario():
+        first = asyncio.ensure_future(batcher.run_async("classify", "image", images[:1]))
+        for _ in range(10):  # 10 ms on the loop, while the first call takes 50
+            await asyncio.sleep(0.001)
+        free = not first.done()
+        later = [batcher.run_async("classify", "image", images[i : i + 1]) for i in range(1, 21)]
+        answers = await asyncio.gather(first, *later)
+        return free, answers, threading.current_thread()
+
+    free, answers, loop_thread = asyncio.run(scenario())
+    assert free  # the loop went on while the model computed
+    assert loop_thread not in threads
+    assert list(batcher.calls) == [1, 8, 8, 4] and runner.overlaps == 0
+    got = np.concatenate([answer["probabilities"] for answer in answers])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
 def test_concurrent_http_requests_get_their_own_digits(client, digits):
     x, _ = digits
     uploads = [image_bytes(image) for image in x[:64]]

@@ -1,3 +1,5 @@
+import gc
+
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -38,6 +40,15 @@ def test_an_empty_store_answers_503_saying_how_to_train(tmp_path, digits):
         assert response.status_code == 503
         assert "python -m models.train classifier" in response.json()["detail"]
         assert empty.get("/models").json()[0]["versions"] == []
+
+
+def test_a_running_app_keeps_its_loaded_models_out_of_full_collections(trained_root):
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    with TestClient(create_app(ApiSettings(artifact_root=trained_root))) as running:
+        assert running.get("/readyz").status_code == 200
+        assert gc.get_freeze_count() > 10_000  # the app, its routes and its models
+    assert gc.get_freeze_count() == 0  # given back to the collector at shutdown
 
 
 def test_openapi_documents_every_route_with_examples(client):
