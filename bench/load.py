@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             env, inputs["classify"], concurrencies, arguments.duration
         )
     ceiling_process.terminate()
+    report["goals"] = goals(report)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "load.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -247,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / "load.md").write_text(table)
     print(table)
     shutil.rmtree(state, ignore_errors=True)
-    return 0
+    meeting = [server for server, rows in report["goals"].items() if all(r["met"] for r in rows)]
+    print(f"configurations meeting every goal: {', '.join(meeting) or 'none'}")
+    return 0 if meeting else 1
 
 
 def seeds_baseline(env: dict, upload: dict, concurrencies: list[int], duration: float) -> dict:
@@ -267,6 +270,53 @@ def seeds_baseline(env: dict, upload: dict, concurrencies: list[int], duration: 
     }
     stop(process)
     return result
+
+
+GOAL_CONCURRENCY = 32
+BATCH_IMAGES = 256
+
+
+def _at(rows: list[dict], concurrency: int) -> dict | None:
+    return next((row for row in rows if row["concurrency"] == concurrency), None)
+
+
+def goals(report: dict) -> dict[str, list[dict]]:
+    """The issue's goals, checked for each API configuration of this run."""
+    seeds = report["servers"].get("seeds_keras_predict", {}).get("routes", {}).get("classify", [])
+    seeds_row = _at(seeds, GOAL_CONCURRENCY)
+    checked: dict[str, list[dict]] = {}
+    for server, result in report["servers"].items():
+        if not server.startswith("api_"):
+            continue
+        routes, rows = result["routes"], []
+        classify = _at(routes.get("classify", []), GOAL_CONCURRENCY)
+        floor = _at(routes.get("floor", []), GOAL_CONCURRENCY)
+        if classify and floor:
+            share = classify["rps"] / floor["rps"]
+            rows.append(_goal("/classify c=32 share of the HTTP floor", f"{share:.0%}", ">= 70%",
+                              share >= 0.70))  # fmt: skip
+        if classify and seeds_row:
+            times = classify["rps"] / seeds_row["rps"]
+            rows.append(_goal("/classify c=32 vs the seeds' way", f"{times:.0f}x", ">= 20x",
+                              times >= 20))  # fmt: skip
+        if classify:
+            rows.append(_goal("/classify c=32 p99", f"{classify['p99_ms']:.1f} ms", "<= 50 ms",
+                              classify["p99_ms"] <= 50))  # fmt: skip
+        if routes.get("classify_batch_256"):
+            best = max(row["rps"] for row in routes["classify_batch_256"]) * BATCH_IMAGES
+            rows.append(_goal("batch /classify, 256 PNGs per request", f"{best:,.0f} img/s",
+                              ">= 5,000 img/s", best >= 5000))  # fmt: skip
+        rows.append(_goal("cold start to ready", f"{result['cold_start_s']} s", "<= 3 s",
+                          result["cold_start_s"] <= 3))  # fmt: skip
+        memory = max(result["rss_idle_mb"], result.get("rss_after_load_mb", 0))
+        rows.append(_goal("resident memory, all processes", f"{memory:.0f} MB", "<= 300 MB",
+                          memory <= 300))  # fmt: skip
+        checked[server] = rows
+    return checked
+
+
+def _goal(name: str, value: str, goal: str, met: bool) -> dict:
+    return {"goal": name, "value": value, "target": goal, "met": met}
 
 
 def markdown(report: dict) -> str:
@@ -293,6 +343,12 @@ def markdown(report: dict) -> str:
             f"| {server} | {result['cold_start_s']} | {result['rss_idle_mb']} | "
             f"{result.get('rss_after_load_mb', '')} |"
         )
+    for server, rows in report.get("goals", {}).items():
+        lines += ["", f"Goals, {server}:", "", "| goal | value | target | met |"]
+        lines.append("|---|---|---|---|")
+        for row in rows:
+            met = "yes" if row["met"] else "no"
+            lines.append(f"| {row['goal']} | {row['value']} | {row['target']} | {met} |")
     return "\n".join(lines) + "\n"
 
 
