@@ -20,6 +20,10 @@ from models.builders import build_autoencoder, build_classifier, build_head
 from models.ops import operation
 from models.params import AutoencoderParams, ClassifierParams, HeadParams, TrainingParams
 
+# Training steps per call into the compiled graph: fewer Python round trips per batch
+# (measured on 2 CPU cores: 10% faster head epochs than one step per call).
+STEPS_PER_CALL = 16
+
 EpochCallback = Callable[[int, int, dict[str, float]], None]
 
 
@@ -91,10 +95,22 @@ def as_float_images(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / 255.0
 
 
-def _optimizer(params: TrainingParams, steps: int) -> keras.optimizers.Optimizer:
-    schedule = keras.optimizers.schedules.CosineDecay(
-        params.learning_rate, decay_steps=max(1, steps), alpha=0.05
-    )
+def _optimizer(
+    params: TrainingParams, steps: int, warmup_steps: int = 0
+) -> keras.optimizers.Optimizer:
+    """Adam with cosine decay, after a linear warm-up from zero when `warmup_steps` > 0."""
+    if warmup_steps > 0:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0,
+            decay_steps=max(1, steps - warmup_steps),
+            alpha=0.05,
+            warmup_target=params.learning_rate,
+            warmup_steps=warmup_steps,
+        )
+    else:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            params.learning_rate, decay_steps=max(1, steps), alpha=0.05
+        )
     return keras.optimizers.Adam(learning_rate=schedule)
 
 
@@ -155,7 +171,11 @@ def train_autoencoder(
     fit_index, val_index = split_validation(len(images), params)
     model = build_autoencoder(params.latent_dim)
     steps = math.ceil(len(fit_index) / params.batch_size) * params.epochs
-    model.compile(optimizer=_optimizer(params, steps), loss="binary_crossentropy")
+    model.compile(
+        optimizer=_optimizer(params, steps),
+        loss="binary_crossentropy",
+        steps_per_execution=STEPS_PER_CALL,
+    )
     x_fit, x_val = images[fit_index], images[val_index]
     return _fit(model, params, (x_fit, x_fit), (x_val, x_val), monitor)
 
@@ -185,6 +205,7 @@ def train_classifier(
         optimizer=_optimizer(params, steps),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=STEPS_PER_CALL,
     )
     validation = (images[val_index], labels[val_index])
     return _fit(model, params, (), validation, monitor, dataset=dataset)
@@ -248,8 +269,12 @@ def train_head(
         key: "binary_accuracy" if classes == 1 else "accuracy"
         for key, classes in op.outputs.items()
     }
-    optimizer = _optimizer(params, steps_per_epoch * params.epochs)
-    model.compile(optimizer=optimizer, loss=losses, metrics=metrics)
+    # the reader starts trained and the layers after it do not: warming the learning rate up
+    # over the first epoch keeps their first, random gradients from scrambling the reader
+    optimizer = _optimizer(params, steps_per_epoch * params.epochs, warmup_steps=steps_per_epoch)
+    model.compile(
+        optimizer=optimizer, loss=losses, metrics=metrics, steps_per_execution=STEPS_PER_CALL
+    )
     val_inputs = as_float_images(images[validation.pairs])
     val_targets = op.targets(validation.results)
     return _fit(

@@ -1,5 +1,7 @@
+import keras
 import numpy as np
 import pytest
+from keras import layers
 
 from models.builders import (
     build_autoencoder,
@@ -7,7 +9,10 @@ from models.builders import (
     build_decoder,
     build_encoder,
     build_head,
+    fold_batch_norm,
 )
+from models.pipeline import load_keras_model
+from models.registry import ArtifactStore
 
 
 def test_autoencoder_shapes():
@@ -35,7 +40,7 @@ def test_classifier_gives_a_distribution_over_ten_digits():
         ("compare", {"greater": 1}),
     ],
 )
-def test_heads_take_two_images_and_read_them_with_a_copy_of_the_encoder(name, outputs):
+def test_heads_take_two_images_and_read_them_with_a_copy_of_the_encoder(name, outputs, digits):
     encoder = build_encoder(16)
     before = [weights.copy() for weights in encoder.get_weights()]
     head = build_head(name, encoder, hidden_units=32)
@@ -44,12 +49,34 @@ def test_heads_take_two_images_and_read_them_with_a_copy_of_the_encoder(name, ou
         key: (5, size) for key, size in outputs.items()
     }
     reader = head.get_layer("reader").layer
-    assert reader is not encoder
-    for copied, original in zip(reader.get_weights(), encoder.get_weights(), strict=True):
-        np.testing.assert_array_equal(copied, original)
+    assert reader is not encoder and not _batch_norms(reader)
+    images = (digits[0][:32] / 255.0).astype(np.float32)
+    np.testing.assert_allclose(reader(images), encoder(images), atol=1e-5)  # reads the same
     reader.layers[-1].kernel.assign(np.zeros(reader.layers[-1].kernel.shape))
     for kept, original in zip(encoder.get_weights(), before, strict=True):
         np.testing.assert_array_equal(kept, original)  # fine-tuning the copy leaves it alone
+
+
+def test_folding_batch_norm_keeps_a_trained_encoder_s_readings(trained_root, digits):
+    model, _ = load_keras_model(ArtifactStore(trained_root), "autoencoder")
+    encoder = model.get_layer("encoder")
+    folded = fold_batch_norm(encoder)
+    assert len(_batch_norms(encoder)) == 2 and not _batch_norms(folded)
+    assert folded.count_params() < encoder.count_params()  # no moving statistics left
+    images = (digits[0] / 255.0).astype(np.float32)
+    expected = encoder.predict(images, verbose=0)
+    np.testing.assert_allclose(folded.predict(images, verbose=0), expected, atol=1e-5)
+
+
+def test_folding_refuses_a_model_that_is_not_a_chain():
+    image = keras.Input(shape=(28, 28))
+    branch = keras.Model(image, layers.Add()([layers.Dense(4)(image), layers.Dense(4)(image)]))
+    with pytest.raises(ValueError, match="not a chain of layers"):
+        fold_batch_norm(branch)
+
+
+def _batch_norms(model):
+    return [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
 
 
 def test_builders_refuse_bad_arguments():
