@@ -81,11 +81,21 @@ def test_quick_start_from_a_fresh_clone(running_service, digits):
     png = httpx.post(f"{base}/decode", json={"latent": latent})
     assert png.headers["content-type"] == "image/png"
 
-    three, four = x[np.flatnonzero(y == 3)[0]], x[np.flatnonzero(y == 4)[0]]
-    pair = {"a": image_bytes(three), "b": image_bytes(four)}
-    assert httpx.post(f"{base}/add", files=pair).json()["result"] == 7
-    assert httpx.post(f"{base}/multiply", files=pair).json()["result"] == 12
-    assert httpx.post(f"{base}/compare", files=pair).json()["result"] is False
+    # ten pairs of test digits: the starter heads are right on 98-99% of pairs, not all
+    pairs = np.random.default_rng(7).choice(len(x), size=(10, 2), replace=False)
+    for route, expected in [
+        ("add", lambda a, b: int(a + b)),
+        ("multiply", lambda a, b: int(a * b)),
+        ("compare", lambda a, b: bool(a > b)),
+    ]:
+        right = 0
+        for a, b in pairs:
+            files = {"a": image_bytes(x[a]), "b": image_bytes(x[b])}
+            right += httpx.post(f"{base}/{route}", files=files).json()["result"] == expected(
+                y[a], y[b]
+            )
+        assert right >= 9, f"/{route}: {right} of 10 pairs right"
+    pair = {"a": image_bytes(x[pairs[0][0]]), "b": image_bytes(x[pairs[0][1]])}
 
     headers = {"Authorization": f"Bearer {token}"}
     job = {"model": "compare", "params": {"epochs": 1, "pairs": 2000}}
