@@ -149,12 +149,11 @@ class MicroBatcher:
             start = 0
             for _, _, rows, future in group:
                 end = start + len(rows)
-                if future.done():  # the client went away
-                    pass
-                elif isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result({key: value[start:end] for key, value in outcome.items()})
+                if not future.done():  # a done one's client went away
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result({key: out[start:end] for key, out in outcome.items()})
                 start = end
         if state.requests:  # they waited while the model was busy: go at once
             self._start(loop, state)

@@ -26,9 +26,9 @@ from models.registry import ArtifactStore
 
 TOKEN_FILE = "api-token"
 # One API process: its event loop reads uploads on one core while LiteRT computes on the
-# other, so it meets every goal of make bench-load (78% of the HTTP floor at concurrency 32,
-# p99 35 ms, 173 MB resident); two processes served 57% more requests/s but only 62% of
-# their own floor, in 357 MB.
+# other, so it meets every goal of make bench-load (77% of the HTTP floor at concurrency 32,
+# p99 33 ms, 165 MB resident); two processes served 50% more requests/s but only 56% of
+# their own floor, in 346 MB.
 DEFAULT_API_PROCESSES = 1
 
 
