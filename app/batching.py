@@ -41,7 +41,6 @@ class _LoopState:
     """The batcher's bookkeeping for one event loop."""
 
     requests: list[_Request] = field(default_factory=list)
-    rows: int = 0
     in_flight: bool = False
     scheduled: asyncio.Handle | None = None
     busy: bool = False  # did the last call serve more than one request?
@@ -88,9 +87,8 @@ class MicroBatcher:
         state = self._states.setdefault(loop, _LoopState())
         future = loop.create_future()
         state.requests.append((signature, input_name, rows, future))
-        state.rows += len(rows)
         if not state.in_flight:
-            if state.rows >= self._max_batch:
+            if sum(len(request[2]) for request in state.requests) >= self._max_batch:
                 self._start(loop, state)
             elif state.scheduled is None:
                 if state.busy and self._max_wait_s > 0:
@@ -112,7 +110,6 @@ class MicroBatcher:
                 break
             taken, rows = taken + 1, rows + len(request[2])
         requests, state.requests = state.requests[:taken], state.requests[taken:]
-        state.rows -= rows
         state.in_flight = True
         state.busy = len(requests) > 1
         call = loop.run_in_executor(self._executor, self._run_batch, requests)

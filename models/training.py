@@ -99,18 +99,13 @@ def _optimizer(
     params: TrainingParams, steps: int, warmup_steps: int = 0
 ) -> keras.optimizers.Optimizer:
     """Adam with cosine decay, after a linear warm-up from zero when `warmup_steps` > 0."""
-    if warmup_steps > 0:
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0,
-            decay_steps=max(1, steps - warmup_steps),
-            alpha=0.05,
-            warmup_target=params.learning_rate,
-            warmup_steps=warmup_steps,
-        )
-    else:
-        schedule = keras.optimizers.schedules.CosineDecay(
-            params.learning_rate, decay_steps=max(1, steps), alpha=0.05
-        )
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup_steps else params.learning_rate,
+        decay_steps=max(1, steps - warmup_steps),
+        alpha=0.05,
+        warmup_target=params.learning_rate if warmup_steps else None,
+        warmup_steps=warmup_steps,
+    )
     return keras.optimizers.Adam(learning_rate=schedule)
 
 

@@ -5,8 +5,11 @@ from models.training import _optimizer
 
 
 def _learning_rates(optimizer, steps):
-    schedule = optimizer._learning_rate  # the schedule itself, not its current value
-    return np.array([float(schedule(step)) for step in steps])
+    rates = []
+    for step in steps:
+        optimizer.iterations.assign(step)
+        rates.append(float(optimizer.learning_rate))  # the schedule at that step
+    return np.array(rates)
 
 
 def test_heads_warm_the_learning_rate_up_then_decay_it():
