@@ -26,6 +26,16 @@ def test_autoencoder_shapes():
     assert build_decoder(24)(np.zeros((2, 24), np.float32)).shape == (2, 28, 28)
 
 
+def test_encoder_sees_full_resolution_before_it_downsamples():
+    encoder = build_encoder(24)
+    convolutions = [layer for layer in encoder.layers if isinstance(layer, layers.Conv2D)]
+    assert [tuple(layer.output.shape[1:3]) for layer in convolutions] == [
+        (28, 28),
+        (14, 14),
+        (7, 7),
+    ]
+
+
 def test_classifier_gives_a_distribution_over_ten_digits():
     probabilities = np.asarray(build_classifier()(np.zeros((4, 28, 28), np.float32)))
     assert probabilities.shape == (4, 10)
@@ -61,7 +71,7 @@ def test_folding_batch_norm_keeps_a_trained_encoder_s_readings(trained_root, dig
     model, _ = load_keras_model(ArtifactStore(trained_root), "autoencoder")
     encoder = model.get_layer("encoder")
     folded = fold_batch_norm(encoder)
-    assert len(_batch_norms(encoder)) == 2 and not _batch_norms(folded)
+    assert len(_batch_norms(encoder)) == 3 and not _batch_norms(folded)
     assert folded.count_params() < encoder.count_params()  # no moving statistics left
     images = (digits[0] / 255.0).astype(np.float32)
     expected = encoder.predict(images, verbose=0)
