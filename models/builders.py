@@ -95,11 +95,15 @@ def build_head(
     encoder: keras.Model,
     hidden_units: int = 256,
     hidden_layers: int = 2,
+    *,
+    train_reader: bool = True,
 ) -> keras.Model:
     """A head over a pair of images, trained only on the operation's result.
 
-    Each image goes through the head's own copy of `encoder` (the reader, which
-    training fine-tunes from the results alone), then through one dense tower
+    Each image goes through the head's own copy of `encoder` (the reader: the
+    autoencoder's encoder, or another head's reader from `head_reader`), which
+    training fine-tunes from the results alone unless `train_reader` is false,
+    then through one dense tower
     shared by both digits, so each is read the same way wherever it stands; the
     layers after it see both readings together, which order-sensitive operations
     need. The encoder passed in is copied, never changed. The copy has its batch
@@ -111,6 +115,7 @@ def build_head(
     if hidden_layers < 1 or hidden_units < 1:
         raise ValueError("a head needs at least one hidden layer of at least one unit")
     reader = fold_batch_norm(encoder, name="reader_network")
+    reader.trainable = train_reader
     images = keras.Input(shape=(2, *IMAGE_SHAPE), name="images")
     readings = layers.TimeDistributed(reader, name="reader")(images)
     x = layers.Dense(hidden_units, activation="relu", name="shared_tower")(readings)
@@ -126,6 +131,11 @@ def build_head(
         for output, classes in op.outputs.items()
     }
     return keras.Model(images, outputs, name=f"{op.name}_head")
+
+
+def head_reader(head: keras.Model) -> keras.Model:
+    """The network with which a trained head reads each image (ending in its latent)."""
+    return head.get_layer("reader").layer
 
 
 def fold_batch_norm(model: keras.Model, name: str | None = None) -> keras.Model:

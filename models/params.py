@@ -14,6 +14,7 @@ from models.catalog import HEAD_NAMES, MODEL_NAMES
 MAX_HEAD_PAIRS = 20_000_000  # pair indices drawn up front: 320 MB at this bound
 
 ModelName = Literal["autoencoder", "classifier", "add", "multiply", "compare"]
+ReaderSource = Literal["autoencoder", "add", "multiply", "compare"]
 
 
 class TrainingParams(BaseModel):
@@ -52,6 +53,14 @@ class HeadParams(TrainingParams):
     )
     hidden_units: int = Field(256, ge=16, le=4096)
     hidden_layers: int = Field(2, ge=1, le=6)
+    reader: ReaderSource = Field(
+        "autoencoder",
+        description="Where the head's reader starts: the autoencoder's encoder, or the reader "
+        "another head learnt from its own results (still no digit label anywhere).",
+    )
+    train_reader: bool = Field(
+        True, description="Fine-tune the reader; when false only the layers after it learn."
+    )
 
     @model_validator(mode="after")
     def _bounded_work(self) -> HeadParams:
@@ -63,15 +72,28 @@ class HeadParams(TrainingParams):
         return self
 
 
-class CompareParams(HeadParams):
-    epochs: int = Field(5, ge=1, le=200, description="Comparing is learnt sooner than arithmetic.")
+class SharedReaderParams(HeadParams):
+    """Heads that, by default, read with the add head's reader as it is.
+
+    Learning to read digits from sums is the expensive part of a head (add trains for
+    10 epochs). Once the add head can read, products and comparisons are a small
+    network over its readings: minutes of training become seconds.
+    """
+
+    epochs: int = Field(3, ge=1, le=200)
+    reader: ReaderSource = Field("add")
+    train_reader: bool = Field(False)
+
+
+class CompareParams(SharedReaderParams):
+    epochs: int = Field(2, ge=1, le=200, description="Comparing is learnt sooner than arithmetic.")
 
 
 PARAMS_BY_MODEL: dict[str, type[TrainingParams]] = {
     "autoencoder": AutoencoderParams,
     "classifier": ClassifierParams,
     "add": HeadParams,
-    "multiply": HeadParams,
+    "multiply": SharedReaderParams,
     "compare": CompareParams,
 }
 
@@ -102,7 +124,14 @@ class TrainingJob(BaseModel):
     )
     activate: bool = Field(True, description="Make the new version active when it is published.")
     encoder_version: int | None = Field(
-        None, ge=1, description="Heads only: the autoencoder version to read (default: active)."
+        None,
+        ge=1,
+        description="Heads reading the autoencoder (params.reader): its version (default: active).",
+    )
+    reader_version: int | None = Field(
+        None,
+        ge=1,
+        description="Heads reading another head (params.reader): its version (default: active).",
     )
 
     @model_validator(mode="after")
@@ -116,6 +145,20 @@ class TrainingJob(BaseModel):
             )
             raise ValueError(problems) from None
         self.params = checked.model_dump()
-        if self.encoder_version is not None and self.model not in HEAD_NAMES:
-            raise ValueError("encoder_version applies to the heads (add, multiply, compare) only")
+        for field_name in ("encoder_version", "reader_version"):
+            if getattr(self, field_name) is not None and self.model not in HEAD_NAMES:
+                raise ValueError(f"{field_name} applies to the heads (add, multiply, compare) only")
+        if self.model not in HEAD_NAMES:
+            return self
+        reader = self.params["reader"]
+        if self.encoder_version is not None and reader != "autoencoder":
+            raise ValueError(
+                f"encoder_version applies when params.reader is 'autoencoder'; this {self.model} "
+                f"head reads with the {reader} head's reader (reader_version picks its version)"
+            )
+        if self.reader_version is not None and reader == "autoencoder":
+            raise ValueError(
+                "reader_version applies when params.reader names a head; "
+                "encoder_version picks the autoencoder's version"
+            )
         return self

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from models import evaluation
+from models.builders import head_reader
 from models.catalog import KERAS_FILE, LITERT_FILE, is_head
 from models.data import Dataset, digest, load_mnist
 from models.export import export_litert, max_difference
@@ -68,10 +69,16 @@ def run_training(
     dataset: Dataset | None = None,
     data_source: str | Path | None = None,
     encoder_version: int | None = None,
+    reader_version: int | None = None,
     activate: bool = True,
     monitor: Monitor | None = None,
 ) -> Published:
-    """Train `name`, evaluate it on the test set, export it and publish it."""
+    """Train `name`, evaluate it on the test set, export it and publish it.
+
+    A head starts its reader from the model its `params.reader` names: the
+    autoencoder at `encoder_version`, or another head at `reader_version`
+    (each defaults to the active version).
+    """
     started = time.perf_counter()
     monitor = monitor or Monitor()
     if not isinstance(params, TrainingParams):
@@ -94,14 +101,10 @@ def run_training(
         metrics = {"test_accuracy": evaluation.classifier_accuracy(trained.model, x_test, y_test)}
         samples = {"classify": as_float_images(x_test[:_SAMPLES])}
     elif is_head(name):
-        autoencoder, lineage["autoencoder"] = load_keras_model(
-            store, "autoencoder", encoder_version or "active"
-        )
+        reader, lineage = _reader(store, params.reader, encoder_version, reader_version)
         images = limit(x_train, params)
         train, validation = _pair_results(name, params, limit(y_train, params))
-        trained = train_head(
-            name, params, autoencoder.get_layer("encoder"), images, train, validation, monitor
-        )
+        trained = train_head(name, params, reader, images, train, validation, monitor)
         metrics = {"test_accuracy": evaluation.head_accuracy(name, trained.model, x_test, y_test)}
         index = draw_pairs(_SAMPLES, len(x_test), seed=1)
         samples = {"predict": as_float_images(x_test[index])}
@@ -151,6 +154,27 @@ def run_training(
     return Published(
         name, version.version, metrics, time.perf_counter() - started, activate, lineage
     )
+
+
+def _reader(
+    store: ArtifactStore, source: str, encoder_version: int | None, reader_version: int | None
+) -> tuple:
+    """The network a head starts reading with, and the lineage that it brings.
+
+    From the autoencoder: its encoder. From another head: that head's reader, and
+    with it the head's own lineage, so a head records every model it descends from.
+    """
+    version = encoder_version if source == "autoencoder" else reader_version
+    stray = reader_version if source == "autoencoder" else encoder_version
+    if stray is not None:
+        raise ValueError(
+            f"the reader comes from {source}: give its version as "
+            f"{'encoder_version' if source == 'autoencoder' else 'reader_version'}"
+        )
+    model, number = load_keras_model(store, source, version or "active")
+    if source == "autoencoder":
+        return model.get_layer("encoder"), {"autoencoder": number}
+    return head_reader(model), {source: number, **store.get(source, number).lineage}
 
 
 def _without_training_state(model: keras.Model) -> keras.Model:

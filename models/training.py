@@ -231,7 +231,8 @@ def train_head(
 ) -> Trained:
     """Learn an operation from pairs of images and the operation's results alone.
 
-    The head reads each image with its own copy of `encoder`, fine-tuned here;
+    The head reads each image with its own copy of `encoder`, fine-tuned here
+    when `params.train_reader` is set;
     `train.pairs` index into `images` (uint8), `params.pairs` of them per epoch
     (draw `epochs * pairs` for fresh pairs every epoch), and both images of a pair
     are randomly shifted and rotated a little. No digit label reaches this
@@ -255,7 +256,13 @@ def train_head(
         .map(pair_batch, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    model = build_head(op.name, encoder, params.hidden_units, params.hidden_layers)
+    model = build_head(
+        op.name,
+        encoder,
+        params.hidden_units,
+        params.hidden_layers,
+        train_reader=params.train_reader,
+    )
     losses = {
         key: "binary_crossentropy" if classes == 1 else "sparse_categorical_crossentropy"
         for key, classes in op.outputs.items()

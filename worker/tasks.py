@@ -108,6 +108,7 @@ def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
                 store,
                 data_source=settings.data,
                 encoder_version=spec.encoder_version,
+                reader_version=spec.reader_version,
                 activate=spec.activate,
                 monitor=Monitor(on_epoch=reporter.on_epoch, should_stop=reporter.cancelled),
             )

@@ -59,6 +59,13 @@ def test_submit_queues_a_job_and_lists_it(jobs_client):
         ({"model": "classifier", "priority": 1}, "body.priority: Extra inputs are not permitted"),
         ({"model": "classifier", "encoder_version": 1}, "encoder_version applies to the heads"),
         ({"model": "add", "encoder_version": 0}, "body.encoder_version: Input should be greater"),
+        ({"model": "classifier", "reader_version": 1}, "reader_version applies to the heads"),
+        (
+            {"model": "multiply", "encoder_version": 1},
+            "this multiply head reads with the add head's reader (reader_version",
+        ),
+        ({"model": "add", "reader_version": 1}, "reader_version applies when params.reader"),
+        ({"model": "compare", "params": {"reader": "digits"}}, "params.reader: Input should be"),
         ({"params": {}}, "body.model: Field required"),
     ],
 )

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from models import pipeline
+from models.builders import head_reader
 from models.catalog import KERAS_FILE, LITERT_FILE, SIGNATURES
 from models.ops import operation
 from models.params import HeadParams
@@ -27,9 +28,12 @@ def test_every_model_is_published_active_with_metrics_and_lineage(trained_root):
     assert autoencoder.metadata["metrics"]["test_bce"] < 0.2
     assert autoencoder.metadata["latent"] == {"length": 32, "min": 0.0, "max": 1.0}
     assert store.resolve("classifier").metadata["metrics"]["test_accuracy"] > 0.9
+    add = store.resolve("add")
+    assert add.lineage == {"autoencoder": autoencoder.version}
     for head in ("add", "multiply", "compare"):
         stored = store.resolve(head)
-        assert stored.lineage == {"autoencoder": autoencoder.version}
+        if head != "add":  # they read with the add head's reader, and descend from its encoder
+            assert stored.lineage == {"add": add.version, "autoencoder": autoencoder.version}
         assert stored.metadata["data"]["digest"] == autoencoder.metadata["data"]["digest"]
         assert len(stored.metadata["history"]) >= 1
     # chance is about 1/19 for add, 1/2 for compare: these heads have learnt something
@@ -83,7 +87,7 @@ def test_head_on_an_older_encoder_records_that_lineage(store, mnist):
     assert store.active_version("autoencoder") == 2
     published = pipeline.run_training(
         "compare",
-        {"epochs": 1, "pairs": 1000},
+        {"epochs": 1, "pairs": 1000, "reader": "autoencoder", "train_reader": True},
         store,
         dataset=mnist,
         encoder_version=1,
@@ -96,6 +100,37 @@ def test_head_on_an_older_encoder_records_that_lineage(store, mnist):
     )
     # its reader started from encoder v1, whose latent has 32 values (v2's has 8)
     assert head.get_layer("reader").layer.output.shape == (None, 32)
+
+
+def test_a_head_can_read_with_another_heads_reader_as_it_is(store, mnist):
+    add = keras.saving.load_model(store.resolve("add").file(KERAS_FILE), compile=False)
+    published = pipeline.run_training(
+        "multiply", {"epochs": 1, "pairs": 2000}, store, dataset=mnist, activate=False
+    )
+    assert published.lineage == {"add": 1, "autoencoder": 1}
+    multiply = keras.saving.load_model(
+        store.get("multiply", published.version).file(KERAS_FILE), compile=False
+    )
+    before = head_reader(add).get_weights()
+    after = head_reader(multiply).get_weights()
+    assert len(before) == len(after) == 8  # three folded convolutions and the latent layer
+    for original, kept in zip(before, after, strict=True):
+        np.testing.assert_array_equal(original, kept)
+    # the layers after the reader did learn: not a copy of the add head's
+    tower = multiply.get_layer("shared_tower").get_weights()[0]
+    assert not np.allclose(tower, add.get_layer("shared_tower").get_weights()[0])
+
+
+def test_a_version_for_the_wrong_kind_of_reader_is_refused(store, mnist):
+    with pytest.raises(ValueError, match="give its version as reader_version"):
+        pipeline.run_training(
+            "compare", {"epochs": 1, "pairs": 1000}, store, dataset=mnist, encoder_version=1
+        )
+    with pytest.raises(ValueError, match="give its version as encoder_version"):
+        pipeline.run_training(
+            "add", {"epochs": 1, "pairs": 1000}, store, dataset=mnist, reader_version=1
+        )
+    assert [v.version for v in store.versions("compare")] == [1]
 
 
 def test_heads_are_trained_on_the_operations_results_alone(store, mnist, monkeypatch):
