@@ -29,7 +29,12 @@ class TrainingParams(BaseModel):
     validation_fraction: float = Field(
         0.1, ge=0.01, le=0.5, description="Share of the training set held out for early stopping."
     )
-    patience: int = Field(3, ge=1, le=50, description="Epochs without a better validation loss.")
+    patience: int = Field(
+        3,
+        ge=1,
+        le=50,
+        description="Epochs without a better validation loss; counted in the second half only.",
+    )
     train_limit: int | None = Field(
         None, ge=100, le=60_000, description="Use only the first N training images (quick runs)."
     )
@@ -42,7 +47,7 @@ class AutoencoderParams(TrainingParams):
 
 
 class ClassifierParams(TrainingParams):
-    epochs: int = Field(12, ge=1, le=200)
+    epochs: int = Field(15, ge=1, le=200)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
 
 

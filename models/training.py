@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from models.augment import batch_seed, random_affine
 from models.builders import build_autoencoder, build_classifier, build_head
 from models.ops import operation
 from models.params import AutoencoderParams, ClassifierParams, HeadParams, TrainingParams
@@ -122,8 +123,13 @@ def _fit(
     started = time.perf_counter()
     progress = _MonitorCallback(monitor or Monitor(), params.epochs)
     callbacks = [
+        # the first half of a cosine schedule runs at high learning rates, where the
+        # validation loss jumps about: a stop there would keep a half-trained model
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=params.patience, restore_best_weights=True
+            monitor="val_loss",
+            patience=params.patience,
+            restore_best_weights=True,
+            start_from_epoch=params.epochs // 2,
         ),
         progress,
     ]
@@ -141,20 +147,6 @@ def _fit(
 def limit(images: np.ndarray, params: TrainingParams) -> np.ndarray:
     """The training set, cut to `train_limit` images when one is set."""
     return images[: params.train_limit] if params.train_limit else images
-
-
-def augmenter(seed: int) -> keras.Sequential:
-    """Small random rotations (up to about 14 degrees) and shifts (up to about 2 pixels),
-    drawn for each image of a `(N, 28, 28)` batch."""
-    return keras.Sequential(
-        [
-            keras.layers.Reshape((28, 28, 1)),
-            keras.layers.RandomRotation(0.04, fill_mode="constant", seed=seed),
-            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed),
-            keras.layers.Reshape((28, 28)),
-        ],
-        name="augment",
-    )
 
 
 def train_autoencoder(
@@ -181,21 +173,27 @@ def train_classifier(
     train_labels: np.ndarray,
     monitor: Monitor | None = None,
 ) -> Trained:
-    """The ten-way CNN, with small random shifts and rotations as augmentation."""
+    """The ten-way CNN, each training image randomly rotated, zoomed and shifted."""
     seed_everything(params.seed)
     images = as_float_images(limit(train_images, params))
     labels = limit(train_labels, params).astype(np.int64)
     fit_index, val_index = split_validation(len(images), params)
-    augment = augmenter(params.seed)
+
+    def warp(index: tf.Tensor, batch: tuple) -> tuple:
+        return random_affine(batch[0], batch_seed(params.seed, index)), batch[1]
+
+    steps_per_epoch = math.ceil(len(fit_index) / params.batch_size)
     dataset = (
         tf.data.Dataset.from_tensor_slices((images[fit_index], labels[fit_index]))
         .shuffle(len(fit_index), seed=params.seed, reshuffle_each_iteration=True)
         .batch(params.batch_size)
-        .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .repeat()
+        .enumerate()
+        .map(warp, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
     model = build_classifier(params.dropout)
-    steps = math.ceil(len(fit_index) / params.batch_size) * params.epochs
+    steps = steps_per_epoch * params.epochs
     model.compile(
         optimizer=_optimizer(params, steps),
         loss="sparse_categorical_crossentropy",
@@ -203,7 +201,9 @@ def train_classifier(
         steps_per_execution=STEPS_PER_CALL,
     )
     validation = (images[val_index], labels[val_index])
-    return _fit(model, params, (), validation, monitor, dataset=dataset)
+    return _fit(
+        model, params, (), validation, monitor, dataset=dataset, steps_per_epoch=steps_per_epoch
+    )
 
 
 @dataclass(frozen=True)
@@ -231,21 +231,22 @@ def train_head(
 ) -> Trained:
     """Learn an operation from pairs of images and the operation's results alone.
 
-    The head reads each image with its own copy of `encoder`, fine-tuned here
-    when `params.train_reader` is set;
-    `train.pairs` index into `images` (uint8), `params.pairs` of them per epoch
-    (draw `epochs * pairs` for fresh pairs every epoch), and both images of a pair
-    are randomly shifted and rotated a little. No digit label reaches this
-    function: only sums, products or comparisons do.
+    The head reads each image with its own copy of `encoder`, fine-tuned here when
+    `params.train_reader` is set. `train.pairs` index into `images` (uint8),
+    `params.pairs` of them per epoch (draw `epochs * pairs` for fresh pairs every
+    epoch), and both images of a pair are randomly rotated, zoomed and shifted a
+    little. No digit label reaches this function: only sums, products or
+    comparisons do.
     """
     op = operation(operation_name)
     seed_everything(params.seed)
     pixels = tf.constant(as_float_images(images))
-    augment = augmenter(params.seed)
 
-    def pair_batch(pairs: tf.Tensor, targets: dict) -> tuple:
-        batch = tf.reshape(tf.gather(pixels, pairs), (-1, 28, 28))
-        return tf.reshape(augment(batch, training=True), (-1, 2, 28, 28)), targets
+    def pair_batch(index: tf.Tensor, batch: tuple) -> tuple:
+        pairs, targets = batch
+        flat = tf.reshape(tf.gather(pixels, pairs), (-1, 28, 28))
+        warped = random_affine(flat, batch_seed(params.seed, index))
+        return tf.reshape(warped, (-1, 2, 28, 28)), targets
 
     targets = op.targets(train.results)
     steps_per_epoch = max(1, params.pairs // params.batch_size)
@@ -253,6 +254,7 @@ def train_head(
         tf.data.Dataset.from_tensor_slices((train.pairs, targets))
         .repeat()
         .batch(params.batch_size, drop_remainder=True)
+        .enumerate()
         .map(pair_batch, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
