@@ -1,4 +1,4 @@
-"""Random affine warps of digit batches: the augmentation every model that reads digits trains with.
+"""Random affine warps of digit batches: the augmentation the classifier and the heads train with.
 
 Each image gets its own rotation, zoom and shift, composed into one affine map and
 applied in a single resampling pass. The draws are stateless: a batch's warps follow
@@ -18,8 +18,8 @@ MAX_SHIFT = 2.24
 """Pixels either way, along each axis (8% of 28)."""
 MAX_ZOOM = 1.1
 """Largest factor by which a digit grows or shrinks. Handwriting varies in size as much as
-in slant: with zoom a 20-epoch classifier reached 99.60% on MNIST's test set, against
-99.43% with rotations and shifts alone (one run each on the full MNIST)."""
+in slant: trained 20 epochs with this warp, the classifier reached 99.60% on MNIST's test
+set, against 99.43% with Keras' rotation and shift layers and no zoom (one run each)."""
 
 
 def batch_seed(seed: int, index: tf.Tensor) -> tf.Tensor:

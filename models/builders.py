@@ -103,13 +103,13 @@ def build_head(
     Each image goes through the head's own copy of `encoder` (the reader: the
     autoencoder's encoder, or another head's reader from `head_reader`), which
     training fine-tunes from the results alone unless `train_reader` is false,
-    then through one dense tower
-    shared by both digits, so each is read the same way wherever it stands; the
-    layers after it see both readings together, which order-sensitive operations
-    need. The encoder passed in is copied, never changed. The copy has its batch
-    normalisation folded into the convolutions (`fold_batch_norm`): the same
-    readings, without batch statistics to drift while it is fine-tuned, and 40%
-    less training time (add: 98.23% against 98.12% exact sums, in one run each).
+    then through one dense tower shared by both digits, so each is read the same
+    way wherever it stands; the layers after it see both readings together, which
+    order-sensitive operations need. The encoder passed in is copied, never
+    changed. The copy has its batch normalisation folded into the convolutions
+    (`fold_batch_norm`): the same readings, without batch statistics to drift while
+    it is fine-tuned, and 40% less training time (add: 98.23% against 98.12% exact
+    sums, in one run each).
     """
     op = operation(operation_name)
     if hidden_layers < 1 or hidden_units < 1:
