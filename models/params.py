@@ -155,15 +155,28 @@ class TrainingJob(BaseModel):
                 raise ValueError(f"{field_name} applies to the heads (add, multiply, compare) only")
         if self.model not in HEAD_NAMES:
             return self
-        reader = self.params["reader"]
-        if self.encoder_version is not None and reader != "autoencoder":
-            raise ValueError(
-                f"encoder_version applies when params.reader is 'autoencoder'; this {self.model} "
-                f"head reads with the {reader} head's reader (reader_version picks its version)"
-            )
-        if self.reader_version is not None and reader == "autoencoder":
+        source_version(self.params["reader"], self.encoder_version, self.reader_version)
+        return self
+
+
+def source_version(
+    reader: str, encoder_version: int | None, reader_version: int | None
+) -> int | None:
+    """The version of the model a head's reader comes from (None: its active one).
+
+    `encoder_version` names the autoencoder's, `reader_version` another head's; the
+    one that does not fit `reader` is refused, so neither is ever silently ignored.
+    """
+    if reader == "autoencoder":
+        if reader_version is not None:
             raise ValueError(
                 "reader_version applies when params.reader names a head; "
                 "encoder_version picks the autoencoder's version"
             )
-        return self
+        return encoder_version
+    if encoder_version is not None:
+        raise ValueError(
+            "encoder_version applies when params.reader is 'autoencoder'; this head reads "
+            f"with the {reader} head's reader (reader_version picks its version)"
+        )
+    return reader_version

@@ -24,7 +24,7 @@ from models.catalog import KERAS_FILE, LITERT_FILE, is_head
 from models.data import Dataset, digest, load_mnist
 from models.export import export_litert, max_difference
 from models.ops import draw_pairs, operation
-from models.params import TrainingParams, params_for
+from models.params import TrainingParams, params_for, source_version
 from models.registry import ArtifactStore
 from models.training import (
     Monitor,
@@ -55,10 +55,10 @@ class Published:
 
 
 def load_keras_model(store: ArtifactStore, name: str, version: int | str = "active") -> tuple:
-    """A stored Keras model and its version number, loaded in safe mode (no code runs)."""
+    """A stored Keras model and its `Version`, loaded in safe mode (no code runs)."""
     stored = store.resolve(name, version)
     model = keras.saving.load_model(stored.file(KERAS_FILE), compile=False, safe_mode=True)
-    return model, stored.version
+    return model, stored
 
 
 def run_training(
@@ -164,17 +164,11 @@ def _reader(
     From the autoencoder: its encoder. From another head: that head's reader, and
     with it the head's own lineage, so a head records every model it descends from.
     """
-    version = encoder_version if source == "autoencoder" else reader_version
-    stray = reader_version if source == "autoencoder" else encoder_version
-    if stray is not None:
-        raise ValueError(
-            f"the reader comes from {source}: give its version as "
-            f"{'encoder_version' if source == 'autoencoder' else 'reader_version'}"
-        )
-    model, number = load_keras_model(store, source, version or "active")
+    version = source_version(source, encoder_version, reader_version)
+    model, stored = load_keras_model(store, source, version or "active")
     if source == "autoencoder":
-        return model.get_layer("encoder"), {"autoencoder": number}
-    return head_reader(model), {source: number, **store.get(source, number).lineage}
+        return model.get_layer("encoder"), {"autoencoder": stored.version}
+    return head_reader(model), {source: stored.version, **stored.lineage}
 
 
 def _without_training_state(model: keras.Model) -> keras.Model:

@@ -62,7 +62,7 @@ def test_submit_queues_a_job_and_lists_it(jobs_client):
         ({"model": "classifier", "reader_version": 1}, "reader_version applies to the heads"),
         (
             {"model": "multiply", "encoder_version": 1},
-            "this multiply head reads with the add head's reader (reader_version",
+            "this head reads with the add head's reader (reader_version picks its version)",
         ),
         ({"model": "add", "reader_version": 1}, "reader_version applies when params.reader"),
         ({"model": "compare", "params": {"reader": "digits"}}, "params.reader: Input should be"),
