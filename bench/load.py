@@ -20,7 +20,6 @@ import atexit
 import json
 import multiprocessing
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -34,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from app.cli import api_command
+from bench.machine import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "multipart.lua"
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {"HANDCALC_ARTIFACT_ROOT": root, "HANDCALC_STATE_DIR": str(state),
            "HANDCALC_BENCH_ROUTES": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
     report: dict = {
-        "machine": f"{platform.node()} ({os.cpu_count()} cores, {platform.machine()})",
+        "machine": describe(),
         "command": " ".join(["python -m bench.load", *(argv or sys.argv[1:])]),
         "duration_s": arguments.duration,
         "servers": {},

@@ -17,7 +17,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from bench.machine import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -116,18 +117,7 @@ def shifted_accuracy(store, images: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(probabilities.argmax(axis=1) == labels))
 
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores"
-
-
-def run(data: str, root: Path) -> dict:
+def run(data: str, root: Path, command: str) -> dict:
     import tensorflow as tf
 
     from models.catalog import MODEL_NAMES
@@ -135,6 +125,7 @@ def run(data: str, root: Path) -> dict:
     from models.pipeline import run_training
     from models.registry import ArtifactStore
 
+    machine = describe()  # measured before training, on idle cores
     dataset = load_mnist(data)
     store = ArtifactStore(root)
     values: dict[str, float] = {}
@@ -160,8 +151,8 @@ def run(data: str, root: Path) -> dict:
     values["classifier_shifted_accuracy"] = shifted_accuracy(store, x_test, y_test)
     values["total_training_minutes"] = total / 60
     return {
-        "command": "make bench-quality",
-        "machine": machine(),
+        "command": command,
+        "machine": machine,
         "device": "gpu" if tf.config.list_physical_devices("GPU") else "cpu",
         "data": data,
         "store": str(root),
@@ -194,6 +185,12 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def command_line(argv: list[str] | None) -> str:
+    """How this run was started: the Makefile's target when it passed no arguments."""
+    arguments = sys.argv[1:] if argv is None else argv
+    return " ".join(["python -m bench.quality", *arguments]) if arguments else "make bench-quality"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__)
     parser.add_argument("--data", default=os.environ.get("HANDCALC_DATA"), help="mnist.npz")
@@ -206,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with tempfile.TemporaryDirectory(prefix="handcalc-quality-") as scratch:
         root = Path(arguments.root) if arguments.root else Path(scratch)
-        report = run(arguments.data, root)
+        report = run(arguments.data, root, command_line(argv))
     results = Path(arguments.results)
     results.mkdir(parents=True, exist_ok=True)
     (results / "quality.json").write_text(json.dumps(report, indent=2) + "\n")
