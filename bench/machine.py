@@ -1,9 +1,10 @@
 """What a benchmark ran on, in words that make timings from two machines comparable.
 
-The same "2-core AMD EPYC" has been seen here with and without AVX-512, and
-training took about three times as long without it. So besides the CPU's name the
-description gives its widest vector extension and a measured figure: how fast two
-1024x1024 float32 matrices multiply with every core (numpy's BLAS).
+Machines that all call themselves a "2-core AMD EPYC" have trained the same
+autoencoder at 28 and at 80 seconds an epoch here (the slow one reports AVX2 only).
+So besides the CPU's name the description gives its widest vector extension and a
+measured figure: how fast two 1024x1024 float32 matrices multiply on every core
+(numpy's BLAS).
 """
 
 from __future__ import annotations
