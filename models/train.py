@@ -44,6 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reader_versions(params: object, published_now: dict[str, int]) -> dict[str, int]:
+    """A head reads with the model this run has just trained, if it trained its source.
+
+    Without this, `--all --no-activate` would train the heads on the versions that
+    were active before the run, not on the autoencoder and add head it published.
+    """
+    source = getattr(params, "reader", None)
+    if source not in published_now:
+        return {}
+    field = "encoder_version" if source == "autoencoder" else "reader_version"
+    return {field: published_now[source]}
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     names = list(MODEL_NAMES) if arguments.all else arguments.models
@@ -70,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     dataset = load_mnist(source)
     overrides = dict(arguments.set)
     rows = []
+    published_now: dict[str, int] = {}
     for name in names:
         allowed = set(type(params_for(name)).model_fields)
         params = params_for(name, {k: v for k, v in overrides.items() if k in allowed})
@@ -87,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             data_source=source or "Keras cache or download",
             activate=not arguments.no_activate,
             monitor=Monitor(on_epoch=report),
+            **_reader_versions(params, published_now),
         )
+        published_now[name] = published.version
         rows.append(published)
         print(f"published {name} v{published.version}: {published.metrics}", flush=True)
 
