@@ -1,10 +1,10 @@
 """What a benchmark ran on, in words that make timings from two machines comparable.
 
 Machines that all call themselves a "2-core AMD EPYC" have trained the same
-autoencoder at 28 and at 80 seconds an epoch here (the slow one reports AVX2 only).
-So besides the CPU's name the description gives its widest vector extension and a
-measured figure: how fast two 1024x1024 float32 matrices multiply on every core
-(numpy's BLAS).
+autoencoder at about 29 and at 80 to 150 seconds an epoch here (the slow one reports
+AVX2 only). So besides the CPU's name the description gives its widest vector
+extension and a measured figure: how fast two 1024x1024 float32 matrices multiply on
+every core (numpy's BLAS).
 """
 
 from __future__ import annotations
@@ -17,29 +17,25 @@ from pathlib import Path
 import numpy as np
 
 CPUINFO = Path("/proc/cpuinfo")
+# widest first: the flag Linux reports for each extension, and its usual name
+EXTENSIONS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("asimd", "NEON"))
 
 
-def cpu_name() -> str:
-    if CPUINFO.exists():
-        for line in CPUINFO.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+def cpu_details(cpuinfo: str) -> tuple[str, str]:
+    """The CPU's name and widest vector extension, from the text of /proc/cpuinfo.
 
-
-def vector_extension() -> str:
-    """The widest SIMD extension the CPU reports, such as 'AVX-512' or 'AVX2'."""
-    if not CPUINFO.exists():
-        return platform.machine()
-    flags: set[str] = set()
-    for line in CPUINFO.read_text().splitlines():
-        if line.startswith(("flags", "Features")):
-            flags = set(line.split(":", 1)[1].split())
-            break
-    for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("asimd", "NEON")):
-        if flag in flags:
-            return name
-    return platform.machine()
+    Either falls back to the architecture (`platform.machine()`) when not listed.
+    """
+    name, flags = "", set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and not name:
+            name = value.strip()
+        elif key in ("flags", "Features") and not flags:
+            flags = set(value.split())
+    extension = next((label for flag, label in EXTENSIONS if flag in flags), "")
+    return name or platform.machine(), extension or platform.machine()
 
 
 def matmul_gflops(size: int = 1024, seconds: float = 1.0) -> float:
@@ -58,8 +54,8 @@ def matmul_gflops(size: int = 1024, seconds: float = 1.0) -> float:
 
 
 def describe() -> str:
-    """For example 'AMD EPYC, 2 cores, AVX2, 150 GFLOPS float32 matmul'."""
+    """For example 'AMD EPYC, 2 cores, AVX2, 183 GFLOPS float32 matmul'."""
+    name, extension = cpu_details(CPUINFO.read_text() if CPUINFO.exists() else "")
     return (
-        f"{cpu_name()}, {os.cpu_count()} cores, {vector_extension()}, "
-        f"{matmul_gflops():.0f} GFLOPS float32 matmul"
+        f"{name}, {os.cpu_count()} cores, {extension}, {matmul_gflops():.0f} GFLOPS float32 matmul"
     )
