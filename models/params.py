@@ -159,15 +159,21 @@ class TrainingJob(BaseModel):
         return self
 
 
+def version_field(reader: str) -> str:
+    """The job field that names the version of the model a head's reader comes from."""
+    return "encoder_version" if reader == "autoencoder" else "reader_version"
+
+
 def source_version(
     reader: str, encoder_version: int | None, reader_version: int | None
 ) -> int | None:
     """The version of the model a head's reader comes from (None: its active one).
 
-    `encoder_version` names the autoencoder's, `reader_version` another head's; the
-    one that does not fit `reader` is refused, so neither is ever silently ignored.
+    `encoder_version` names the autoencoder's, `reader_version` another head's (see
+    `version_field`); the one that does not fit `reader` is refused, so neither is
+    ever silently ignored.
     """
-    if reader == "autoencoder":
+    if version_field(reader) == "encoder_version":
         if reader_version is not None:
             raise ValueError(
                 "reader_version applies when params.reader names a head; "

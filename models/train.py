@@ -13,6 +13,7 @@ import os
 import sys
 
 from models.catalog import MODEL_NAMES
+from models.params import HeadParams, TrainingParams, params_for, version_field
 from models.settings import Settings
 
 
@@ -44,17 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _reader_versions(params: object, published_now: dict[str, int]) -> dict[str, int]:
+def _reader_versions(params: TrainingParams, published_now: dict[str, int]) -> dict[str, int]:
     """A head reads with the model this run has just trained, if it trained its source.
 
     Without this, `--all --no-activate` would train the heads on the versions that
     were active before the run, not on the autoencoder and add head it published.
     """
-    source = getattr(params, "reader", None)
-    if source not in published_now:
+    if not isinstance(params, HeadParams) or params.reader not in published_now:
         return {}
-    field = "encoder_version" if source == "autoencoder" else "reader_version"
-    return {field: published_now[source]}
+    return {version_field(params.reader): published_now[params.reader]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     from models.data import load_mnist
-    from models.params import params_for
     from models.pipeline import run_training
     from models.registry import ArtifactStore
     from models.training import Monitor
