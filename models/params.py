@@ -27,7 +27,11 @@ class TrainingParams(BaseModel):
     learning_rate: float = Field(2e-3, gt=0.0, le=1.0)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     validation_fraction: float = Field(
-        0.1, ge=0.01, le=0.5, description="Share of the training set held out for early stopping."
+        0.1,
+        ge=0.01,
+        le=0.5,
+        description="Share of the training set held out for early stopping: the same images "
+        "for every seed, so a head validates on images its reader never trained on.",
     )
     patience: int = Field(
         3,

@@ -1,7 +1,8 @@
 import numpy as np
 
-from models.params import HeadParams
-from models.training import _optimizer
+from models.params import AutoencoderParams, HeadParams
+from models.pipeline import _pair_results
+from models.training import _optimizer, split_validation
 
 
 def _learning_rates(optimizer, steps):
@@ -25,3 +26,30 @@ def test_without_warm_up_the_schedule_starts_at_the_learning_rate():
     rates = _learning_rates(_optimizer(params, 1000), [0, 500, 1000])
     np.testing.assert_allclose(rates[0], 2e-3, rtol=1e-6)
     assert rates[0] > rates[1] > rates[2]
+
+
+def test_every_seed_holds_out_the_same_images():
+    _, held_out_0 = split_validation(60_000, AutoencoderParams(seed=0))
+    fit_7, held_out_7 = split_validation(60_000, HeadParams(seed=7))
+    assert len(held_out_0) == 6_000
+    np.testing.assert_array_equal(np.sort(held_out_0), np.sort(held_out_7))
+    assert not np.intersect1d(fit_7, held_out_7).size
+    assert len(fit_7) + len(held_out_7) == 60_000
+
+
+def test_a_smaller_validation_fraction_holds_out_some_of_the_same_images():
+    _, small = split_validation(60_000, HeadParams(validation_fraction=0.05, seed=3))
+    _, large = split_validation(60_000, HeadParams(validation_fraction=0.1))
+    assert len(small) == 3_000
+    assert np.isin(small, large).all()
+
+
+def test_a_head_with_its_own_seed_never_validates_on_its_readers_training_images(mnist):
+    (_, labels), _ = mnist
+    multiply_train, multiply_validation = _pair_results(
+        "multiply", HeadParams(epochs=1, pairs=1_000, seed=11), labels
+    )
+    add_fit, _ = split_validation(len(labels), HeadParams())  # the add head's seed, 0
+    assert not np.isin(multiply_validation.pairs, add_fit).any()
+    expected = labels[multiply_train.pairs[:, 0]] * labels[multiply_train.pairs[:, 1]]
+    np.testing.assert_array_equal(multiply_train.results, expected)
