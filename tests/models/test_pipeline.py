@@ -12,7 +12,13 @@ from models.ops import operation
 from models.params import HeadParams
 from models.registry import ArtifactStore
 from models.runtime import LiteModel
-from models.training import Monitor, PairResults, TrainingCancelled, train_head
+from models.training import (
+    Monitor,
+    PairResults,
+    TrainingCancelled,
+    split_validation,
+    train_head,
+)
 
 
 @pytest.fixture()
@@ -174,3 +180,14 @@ def test_same_seed_same_head(store, mnist):
     first = train_head("add", params, encoder, images, train, validation)
     second = train_head("add", params, encoder, images, train, validation)
     assert first.history == second.history
+
+
+def test_a_head_with_its_own_seed_never_validates_on_its_readers_training_images(mnist):
+    (_, labels), _ = mnist
+    multiply_train, multiply_validation = pipeline._pair_results(
+        "multiply", HeadParams(epochs=1, pairs=1_000, seed=11), labels
+    )
+    add_fit, _ = split_validation(len(labels), HeadParams())  # the add head's seed, 0
+    assert not np.isin(multiply_validation.pairs, add_fit).any()
+    expected = labels[multiply_train.pairs[:, 0]] * labels[multiply_train.pairs[:, 1]]
+    np.testing.assert_array_equal(multiply_train.results, expected)

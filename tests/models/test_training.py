@@ -1,7 +1,6 @@
 import numpy as np
 
 from models.params import AutoencoderParams, HeadParams
-from models.pipeline import _pair_results
 from models.training import _optimizer, split_validation
 
 
@@ -42,14 +41,3 @@ def test_a_smaller_validation_fraction_holds_out_some_of_the_same_images():
     _, large = split_validation(60_000, HeadParams(validation_fraction=0.1))
     assert len(small) == 3_000
     assert np.isin(small, large).all()
-
-
-def test_a_head_with_its_own_seed_never_validates_on_its_readers_training_images(mnist):
-    (_, labels), _ = mnist
-    multiply_train, multiply_validation = _pair_results(
-        "multiply", HeadParams(epochs=1, pairs=1_000, seed=11), labels
-    )
-    add_fit, _ = split_validation(len(labels), HeadParams())  # the add head's seed, 0
-    assert not np.isin(multiply_validation.pairs, add_fit).any()
-    expected = labels[multiply_train.pairs[:, 0]] * labels[multiply_train.pairs[:, 1]]
-    np.testing.assert_array_equal(multiply_train.results, expected)
