@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from models.layers import FusedBatchNormalization
 from models.ops import operation
 
 IMAGE_SHAPE = (28, 28)
@@ -18,7 +19,7 @@ def _conv_block(x, filters: int, *, strides: int = 2, transpose: bool = False):
     """A 3x3 convolution (or transposed convolution), batch normalisation and ReLU."""
     convolution = layers.Conv2DTranspose if transpose else layers.Conv2D
     x = convolution(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=0.9)(x)
+    x = FusedBatchNormalization(momentum=0.9)(x)
     return layers.Activation("relu")(x)
 
 
@@ -39,7 +40,8 @@ def build_encoder(latent_dim: int = 100) -> keras.Model:
     x = _conv_block(x, 32)
     x = _conv_block(x, 64)
     x = layers.Flatten()(x)
-    latent = layers.Dense(latent_dim, activation="sigmoid", name="latent")(x)
+    # outputs stay float32 when the layers before them compute in bfloat16 (models/precision.py)
+    latent = layers.Dense(latent_dim, activation="sigmoid", name="latent", dtype="float32")(x)
     return keras.Model(image, latent, name="encoder")
 
 
@@ -49,13 +51,13 @@ def build_decoder(latent_dim: int = 100) -> keras.Model:
         raise ValueError(f"latent_dim must be positive, got {latent_dim}")
     latent = keras.Input(shape=(latent_dim,), name="latent")
     x = layers.Dense(7 * 7 * 64, use_bias=False)(latent)
-    x = layers.BatchNormalization(momentum=0.9)(x)
+    x = FusedBatchNormalization(momentum=0.9)(x)
     x = layers.Activation("relu")(x)
     x = layers.Reshape((7, 7, 64))(x)
     x = _conv_block(x, 64, transpose=True)
     x = _conv_block(x, 32, transpose=True)
-    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
-    pixels = layers.Reshape(IMAGE_SHAPE, name="pixels")(x)
+    x = layers.Conv2D(1, 3, padding="same", activation="sigmoid", dtype="float32")(x)
+    pixels = layers.Reshape(IMAGE_SHAPE, name="pixels", dtype="float32")(x)
     return keras.Model(latent, pixels, name="decoder")
 
 
@@ -79,14 +81,14 @@ def build_classifier(dropout: float = 0.3) -> keras.Model:
     x = layers.Reshape((*IMAGE_SHAPE, 1))(image)
     for filters in (32, 64, 128):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = FusedBatchNormalization(momentum=0.9)(x)
         x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(dropout)(x)
     x = layers.Dense(128, activation="relu")(x)
     x = layers.Dropout(dropout)(x)
-    probabilities = layers.Dense(10, activation="softmax", name="probabilities")(x)
+    probabilities = layers.Dense(10, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(image, probabilities, name="classifier")
 
 
@@ -114,7 +116,8 @@ def build_head(
     op = operation(operation_name)
     if hidden_layers < 1 or hidden_units < 1:
         raise ValueError("a head needs at least one hidden layer of at least one unit")
-    reader = fold_batch_norm(encoder, name="reader_network")
+    # the copy computes in the dtype policy in force, as the layers built here do
+    reader = fold_batch_norm(encoder, name="reader_network", dtype=keras.config.dtype_policy())
     reader.trainable = train_reader
     images = keras.Input(shape=(2, *IMAGE_SHAPE), name="images")
     readings = layers.TimeDistributed(reader, name="reader")(images)
@@ -127,6 +130,7 @@ def build_head(
             classes,
             activation="sigmoid" if classes == 1 else "softmax",
             name=output,
+            dtype="float32",
         )(x)
         for output, classes in op.outputs.items()
     }
@@ -138,14 +142,17 @@ def head_reader(head: keras.Model) -> keras.Model:
     return head.get_layer("reader").layer
 
 
-def fold_batch_norm(model: keras.Model, name: str | None = None) -> keras.Model:
+def fold_batch_norm(
+    model: keras.Model, name: str | None = None, dtype: keras.DTypePolicy | str | None = None
+) -> keras.Model:
     """The same function as `model`, with each batch normalisation that follows a
     convolution or dense layer merged into that layer's kernel and bias.
 
     Works on chains of layers (each feeding the next), such as the encoder. In
     inference mode a batch normalisation is a fixed per-channel affine map, so
     the folded model gives the same outputs; it just no longer has batch
-    statistics to drift when it is fine-tuned.
+    statistics to drift when it is fine-tuned. The copied layers take `dtype`
+    (a dtype policy) when it is given, else each keeps its own.
     """
     chain = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     for previous, layer in zip(model.layers, chain, strict=False):
@@ -161,17 +168,27 @@ def fold_batch_norm(model: keras.Model, name: str | None = None) -> keras.Model:
             layer, layers.Conv2DTranspose
         )
         if foldable and isinstance(following, layers.BatchNormalization):
-            x = _folded(layer, following)(x)
+            x = _folded(layer, following, dtype)(x)
             index += 2
             continue
-        copy = layer.__class__.from_config(layer.get_config())
+        copy = layer.__class__.from_config(_config(layer, dtype))
         x = copy(x)
         copy.set_weights(layer.get_weights())
         index += 1
     return keras.Model(inputs, x, name=name or model.name)
 
 
-def _folded(layer: layers.Layer, norm: layers.BatchNormalization) -> layers.Layer:
+def _config(layer: layers.Layer, dtype: keras.DTypePolicy | str | None, **changes) -> dict:
+    """`layer`'s config with `changes`, and with `dtype` as its dtype policy when given."""
+    config = {**layer.get_config(), **changes}
+    if dtype is not None:
+        config["dtype"] = keras.dtype_policies.get(dtype)
+    return config
+
+
+def _folded(
+    layer: layers.Layer, norm: layers.BatchNormalization, dtype: keras.DTypePolicy | str | None
+) -> layers.Layer:
     """`layer` followed by `norm`, as one layer of the same kind with a bias."""
     if layer.get_config().get("activation", "linear") != "linear":
         raise ValueError(f"{layer.name} has an activation before its batch normalisation")
@@ -183,7 +200,7 @@ def _folded(layer: layers.Layer, norm: layers.BatchNormalization) -> layers.Laye
     beta = values(norm.beta) if norm.center else 0.0
     mean, variance = values(norm.moving_mean), values(norm.moving_variance)
     scale = gamma / (variance + norm.epsilon) ** 0.5
-    folded = layer.__class__.from_config({**layer.get_config(), "use_bias": True})
+    folded = layer.__class__.from_config(_config(layer, dtype, use_bias=True))
     folded.build(layer.input.shape)
     folded.set_weights([kernel * scale, (bias - mean) * scale + beta])
     return folded

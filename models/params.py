@@ -15,6 +15,7 @@ MAX_HEAD_PAIRS = 20_000_000  # pair indices drawn up front: 320 MB at this bound
 
 ModelName = Literal["autoencoder", "classifier", "add", "multiply", "compare"]
 ReaderSource = Literal["autoencoder", "add", "multiply", "compare"]
+Precision = Literal["auto", "float32", "mixed_bfloat16"]
 
 
 class TrainingParams(BaseModel):
@@ -41,6 +42,12 @@ class TrainingParams(BaseModel):
     )
     train_limit: int | None = Field(
         None, ge=100, le=60_000, description="Use only the first N training images (quick runs)."
+    )
+    precision: Precision = Field(
+        "auto",
+        description="What the layers compute in: mixed_bfloat16 (float32 weights, bfloat16 "
+        "arithmetic), float32, or auto: mixed_bfloat16 where the hardware has native bfloat16 "
+        "(a GPU, a CPU with AMX), else float32. Models are published in float32 either way.",
     )
 
 

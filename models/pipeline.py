@@ -133,6 +133,7 @@ def run_training(
         },
         "litert_max_abs_diff": difference,
         "training_wall_time_s": round(trained.wall_time_s, 2),
+        "training_precision": trained.precision,
         "device": "gpu" if tf.config.list_physical_devices("GPU") else "cpu",
         "libraries": {
             "python": platform.python_version(),

@@ -11,11 +11,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from models import precision
 from models.augment import batch_seed, random_affine
 from models.builders import build_autoencoder, build_classifier, build_head
 from models.ops import operation
@@ -50,6 +52,8 @@ class Trained:
     model: keras.Model
     history: list[dict[str, float]] = field(default_factory=list)
     wall_time_s: float = 0.0
+    precision: str = "float32"
+    """The dtype policy the layers trained in; `model` itself is float32."""
 
 
 class _MonitorCallback(keras.callbacks.Callback):
@@ -131,7 +135,9 @@ def _fit(
     *,
     dataset: tf.data.Dataset | None = None,
     steps_per_epoch: int | None = None,
+    build: Callable[[], keras.Model] | None = None,
 ) -> Trained:
+    """Fit `model`; `build` makes it afresh (for a float32 copy of a mixed-precision one)."""
     started = time.perf_counter()
     progress = _MonitorCallback(monitor or Monitor(), params.epochs)
     callbacks = [
@@ -153,7 +159,16 @@ def _fit(
     model.fit(
         **inputs, epochs=params.epochs, validation_data=validation, callbacks=callbacks, verbose=0
     )
-    return Trained(model, progress.history, time.perf_counter() - started)
+    policy = model.dtype_policy.name
+    if build is not None:
+        model = precision.in_float32(model, build)
+    return Trained(model, progress.history, time.perf_counter() - started, policy)
+
+
+def _build(build: Callable[[], keras.Model], choice: precision.Precision) -> keras.Model:
+    """The model `build` makes, its layers computing in the precision `choice` resolves to."""
+    with precision.dtype_policy(precision.resolve(choice)):
+        return build()
 
 
 def limit(images: np.ndarray, params: TrainingParams) -> np.ndarray:
@@ -168,7 +183,8 @@ def train_autoencoder(
     seed_everything(params.seed)
     images = as_float_images(limit(train_images, params))
     fit_index, val_index = split_validation(len(images), params)
-    model = build_autoencoder(params.latent_dim)
+    build = partial(build_autoencoder, params.latent_dim)
+    model = _build(build, params.precision)
     steps = math.ceil(len(fit_index) / params.batch_size) * params.epochs
     model.compile(
         optimizer=_optimizer(params, steps),
@@ -176,7 +192,7 @@ def train_autoencoder(
         steps_per_execution=STEPS_PER_CALL,
     )
     x_fit, x_val = images[fit_index], images[val_index]
-    return _fit(model, params, (x_fit, x_fit), (x_val, x_val), monitor)
+    return _fit(model, params, (x_fit, x_fit), (x_val, x_val), monitor, build=build)
 
 
 def train_classifier(
@@ -204,7 +220,8 @@ def train_classifier(
         .map(warp, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    model = build_classifier(params.dropout)
+    build = partial(build_classifier, params.dropout)
+    model = _build(build, params.precision)
     steps = steps_per_epoch * params.epochs
     model.compile(
         optimizer=_optimizer(params, steps),
@@ -214,7 +231,14 @@ def train_classifier(
     )
     validation = (images[val_index], labels[val_index])
     return _fit(
-        model, params, (), validation, monitor, dataset=dataset, steps_per_epoch=steps_per_epoch
+        model,
+        params,
+        (),
+        validation,
+        monitor,
+        dataset=dataset,
+        steps_per_epoch=steps_per_epoch,
+        build=build,
     )
 
 
@@ -270,13 +294,15 @@ def train_head(
         .map(pair_batch, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    model = build_head(
+    build = partial(
+        build_head,
         op.name,
         encoder,
         params.hidden_units,
         params.hidden_layers,
         train_reader=params.train_reader,
     )
+    model = _build(build, params.precision)
     losses = {
         key: "binary_crossentropy" if classes == 1 else "sparse_categorical_crossentropy"
         for key, classes in op.outputs.items()
@@ -301,4 +327,5 @@ def train_head(
         monitor,
         dataset=dataset,
         steps_per_epoch=steps_per_epoch,
+        build=build,
     )

@@ -1,0 +1,84 @@
+"""The floating-point precision training computes in, and the float32 models it leaves.
+
+`mixed_bfloat16` keeps every weight in float32 and computes the layers in bfloat16,
+which pays only where the hardware multiplies bfloat16 natively: a GPU, or a CPU with
+AMX tiles (Intel Xeon from Sapphire Rapids on). There, on 2 cores, an autoencoder
+step took 42 ms against 64 ms in float32, for the same test BCE within 0.00004 after
+5 epochs. Elsewhere bfloat16 is emulated and no faster, so `auto` keeps float32.
+Whatever a model trained in, it is published in float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import keras
+
+from models.params import Precision
+
+CPU_FLAGS = Path("/proc/cpuinfo")
+
+
+@cache
+def native_bfloat16() -> bool:
+    """Whether this machine computes bfloat16 natively: a GPU, or a CPU with AMX."""
+    return _has_gpu() or _cpu_has_amx()
+
+
+def _has_gpu() -> bool:
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    return False
+
+
+def _cpu_has_amx() -> bool:
+    try:
+        text = CPU_FLAGS.read_text()
+    except OSError:
+        return False
+    return any(
+        line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines()
+    )
+
+
+def resolve(precision: Precision) -> str:
+    """The Keras dtype policy that `precision` stands for on this machine."""
+    if precision == "auto":
+        return "mixed_bfloat16" if native_bfloat16() else "float32"
+    if precision not in ("float32", "mixed_bfloat16"):
+        raise ValueError(f"unknown precision {precision!r}")
+    return precision
+
+
+@contextmanager
+def dtype_policy(policy: str) -> Iterator[None]:
+    """Layers built inside take `policy`; the global policy is restored afterwards."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def in_float32(model: keras.Model, build: Callable[[], keras.Model]) -> keras.Model:
+    """`model`'s weights in the float32 network `build` makes (the same architecture).
+
+    A mixed-precision model keeps its weights in float32 already; only the layers'
+    compute dtype changes, so the copy serves and exports like any float32 model.
+    """
+    if model.dtype_policy.name == "float32":
+        return model
+    with dtype_policy("float32"):
+        copy = build()
+    copy.set_weights(model.get_weights())
+    return copy
