@@ -50,4 +50,4 @@ bench-load: $(STAMP)
 # Train every model with its default params on the full MNIST and score it against the goals.
 bench-quality: $(STAMP)
 	test -n "$$HANDCALC_DATA" || (echo "set HANDCALC_DATA to the full mnist.npz" && exit 1)
-	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.quality $(BENCH_ARGS)

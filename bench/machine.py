@@ -22,7 +22,7 @@ EXTENSIONS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("asimd"
 
 
 def cpu_details(cpuinfo: str) -> tuple[str, str]:
-    """The CPU's name and widest vector extension, from the text of /proc/cpuinfo.
+    """The CPU's name and widest vector extension (and AMX), from the text of /proc/cpuinfo.
 
     Either falls back to the architecture (`platform.machine()`) when not listed.
     """
@@ -35,6 +35,8 @@ def cpu_details(cpuinfo: str) -> tuple[str, str]:
         elif key in ("flags", "Features") and not flags:
             flags = set(value.split())
     extension = next((label for flag, label in EXTENSIONS if flag in flags), "")
+    if "amx_bf16" in flags:  # bfloat16 matrix tiles: what mixed-precision training runs on
+        extension += " and AMX"
     return name or platform.machine(), extension or platform.machine()
 
 

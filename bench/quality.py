@@ -141,6 +141,7 @@ def run(data: str, root: Path, command: str) -> dict:
             "epochs_run": len(metadata["history"]),
             "training_s": metadata["training_wall_time_s"],
             "total_s": round(published.wall_time_s, 1),
+            "precision": metadata["training_precision"],
         }
         print(f"  {published.metrics} in {published.wall_time_s:.0f} s", flush=True)
     total = time.perf_counter() - started
@@ -180,6 +181,9 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         "Wall time per model covers training, evaluation, LiteRT export and publishing.",
+        "Layers computed in: "
+        + ", ".join(f"{name} {model['precision']}" for name, model in report["models"].items())
+        + " (published in float32).",
         "",
     ]
     return "\n".join(lines)

@@ -17,6 +17,9 @@ processor\t: 1
 model name\t: AMD EPYC 9R14
 flags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw
 """
+SAPPHIRE_RAPIDS = ZEN4.replace("AMD EPYC 9R14", "Intel(R) Xeon(R) Platinum 8488C").replace(
+    "avx512bw", "avx512bw amx_tile amx_bf16"
+)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +27,10 @@ flags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw
     [
         (ZEN4, ("AMD EPYC 9R14", "AVX-512")),
         (ZEN4.replace(" avx512f avx512bw", ""), ("AMD EPYC 9R14", "AVX2")),
+        (
+            SAPPHIRE_RAPIDS,
+            ("Intel(R) Xeon(R) Platinum 8488C", "AVX-512 and AMX"),
+        ),
         ("processor\t: 0\nFeatures\t: fp asimd crc32\n", (platform.machine(), "NEON")),
         ("", (platform.machine(), platform.machine())),
     ],
