@@ -53,8 +53,8 @@ class TrainingParams(BaseModel):
 
 class AutoencoderParams(TrainingParams):
     # reconstructions still improve with every pass: 10 epochs scored 0.0627 test BCE,
-    # 20 epochs 0.0622, 30 epochs 0.0621 (one full-MNIST run each)
-    epochs: int = Field(16, ge=1, le=200)
+    # 16 epochs 0.0623, 20 epochs 0.0622, 30 epochs 0.0621 (one full-MNIST run each)
+    epochs: int = Field(20, ge=1, le=200)
     learning_rate: float = Field(5e-3, gt=0.0, le=1.0)
     latent_dim: int = Field(100, ge=2, le=512, description="Length of the latent vector.")
 
@@ -62,6 +62,11 @@ class AutoencoderParams(TrainingParams):
 class ClassifierParams(TrainingParams):
     epochs: int = Field(15, ge=1, le=200)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    # in one full-MNIST run on an AMX CPU, bfloat16 cost the classifier accuracy (99.48%
+    # against 99.60% in float32) and saved it little time: its steps wait on the warps
+    precision: Precision = Field(
+        "float32", description=TrainingParams.model_fields["precision"].description
+    )
 
 
 class HeadParams(TrainingParams):
