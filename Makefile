@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format train starter-models bench-load bench-quality clean
+.PHONY: install run test lint format train starter-models bench-load bench-quality bench-steps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ bench-load: $(STAMP)
 bench-quality: $(STAMP)
 	test -n "$$HANDCALC_DATA" || (echo "set HANDCALC_DATA to the full mnist.npz" && exit 1)
 	$(BIN)/python -m bench.quality $(BENCH_ARGS)
+
+# Time one autoencoder training step: Keras' or the fused batch normalisation, float32 or bfloat16.
+bench-steps: $(STAMP)
+	$(BIN)/python -m bench.steps
