@@ -62,8 +62,8 @@ class AutoencoderParams(TrainingParams):
 class ClassifierParams(TrainingParams):
     epochs: int = Field(15, ge=1, le=200)
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
-    # in one full-MNIST run on an AMX CPU, bfloat16 cost the classifier accuracy (99.48%
-    # against 99.60% in float32) and saved it little time: its steps wait on the warps
+    # on an AMX CPU, one full-MNIST run each: 99.48% in bfloat16 (under the 99.5% goal) in
+    # 195 s, 99.55% in float32 in 316 s; float32 unless a job asks for bfloat16
     precision: Precision = Field(
         "float32", description=TrainingParams.model_fields["precision"].description
     )

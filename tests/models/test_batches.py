@@ -5,10 +5,10 @@ from models.training import _shuffled_batches
 
 
 def test_every_epoch_sees_each_example_once_in_a_new_order():
-    params = TrainingParams(batch_size=4, seed=3)
-    examples = np.arange(10)
+    params = TrainingParams(batch_size=8, seed=3)
+    examples = np.arange(20)
     batches = iter(_shuffled_batches(examples, params).as_numpy_iterator())
-    steps = 3  # ceil(10 / 4): the last batch of an epoch is short, so epochs do not mix
+    steps = 3  # ceil(20 / 8): the last batch of an epoch is short, so epochs do not mix
     epochs = [np.concatenate([next(batches) for _ in range(steps)]) for _ in range(3)]
     for epoch in epochs:
         np.testing.assert_array_equal(np.sort(epoch), examples)
@@ -18,7 +18,7 @@ def test_every_epoch_sees_each_example_once_in_a_new_order():
 
 
 def test_tuples_of_arrays_stay_aligned():
-    params = TrainingParams(batch_size=5, seed=1)
-    images, labels = np.arange(20) * 10, np.arange(20)
+    params = TrainingParams(batch_size=8, seed=1)
+    images, labels = np.arange(40) * 10, np.arange(40)
     for batch_images, batch_labels in _shuffled_batches((images, labels), params).take(4):
         np.testing.assert_array_equal(batch_images.numpy(), batch_labels.numpy() * 10)
