@@ -118,11 +118,10 @@ def shifted_accuracy(store, images: np.ndarray, labels: np.ndarray) -> float:
 
 
 def run(data: str, root: Path, command: str) -> dict:
-    import tensorflow as tf
-
     from models.catalog import MODEL_NAMES
     from models.data import load_mnist
     from models.pipeline import run_training
+    from models.precision import has_gpu
     from models.registry import ArtifactStore
 
     machine = describe()  # measured before training, on idle cores
@@ -154,7 +153,7 @@ def run(data: str, root: Path, command: str) -> dict:
     return {
         "command": command,
         "machine": machine,
-        "device": "gpu" if tf.config.list_physical_devices("GPU") else "cpu",
+        "device": "gpu" if has_gpu() else "cpu",
         "data": data,
         "store": str(root),
         "models": models,

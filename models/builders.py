@@ -116,8 +116,7 @@ def build_head(
     op = operation(operation_name)
     if hidden_layers < 1 or hidden_units < 1:
         raise ValueError("a head needs at least one hidden layer of at least one unit")
-    # the copy computes in the dtype policy in force, as the layers built here do
-    reader = fold_batch_norm(encoder, name="reader_network", dtype=keras.config.dtype_policy())
+    reader = fold_batch_norm(encoder, name="reader_network")
     reader.trainable = train_reader
     images = keras.Input(shape=(2, *IMAGE_SHAPE), name="images")
     readings = layers.TimeDistributed(reader, name="reader")(images)
@@ -142,17 +141,15 @@ def head_reader(head: keras.Model) -> keras.Model:
     return head.get_layer("reader").layer
 
 
-def fold_batch_norm(
-    model: keras.Model, name: str | None = None, dtype: keras.DTypePolicy | str | None = None
-) -> keras.Model:
+def fold_batch_norm(model: keras.Model, name: str | None = None) -> keras.Model:
     """The same function as `model`, with each batch normalisation that follows a
     convolution or dense layer merged into that layer's kernel and bias.
 
     Works on chains of layers (each feeding the next), such as the encoder. In
     inference mode a batch normalisation is a fixed per-channel affine map, so
     the folded model gives the same outputs; it just no longer has batch
-    statistics to drift when it is fine-tuned. The copied layers take `dtype`
-    (a dtype policy) when it is given, else each keeps its own.
+    statistics to drift when it is fine-tuned. Like any layer built, the copies
+    compute in the dtype policy in force (`models/precision.py`).
     """
     chain = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     for previous, layer in zip(model.layers, chain, strict=False):
@@ -168,27 +165,22 @@ def fold_batch_norm(
             layer, layers.Conv2DTranspose
         )
         if foldable and isinstance(following, layers.BatchNormalization):
-            x = _folded(layer, following, dtype)(x)
+            x = _folded(layer, following)(x)
             index += 2
             continue
-        copy = layer.__class__.from_config(_config(layer, dtype))
+        copy = layer.__class__.from_config(_config(layer))
         x = copy(x)
         copy.set_weights(layer.get_weights())
         index += 1
     return keras.Model(inputs, x, name=name or model.name)
 
 
-def _config(layer: layers.Layer, dtype: keras.DTypePolicy | str | None, **changes) -> dict:
-    """`layer`'s config with `changes`, and with `dtype` as its dtype policy when given."""
-    config = {**layer.get_config(), **changes}
-    if dtype is not None:
-        config["dtype"] = keras.dtype_policies.get(dtype)
-    return config
+def _config(layer: layers.Layer, **changes) -> dict:
+    """`layer`'s config with `changes`, in the dtype policy in force instead of its own."""
+    return {**layer.get_config(), **changes, "dtype": keras.config.dtype_policy()}
 
 
-def _folded(
-    layer: layers.Layer, norm: layers.BatchNormalization, dtype: keras.DTypePolicy | str | None
-) -> layers.Layer:
+def _folded(layer: layers.Layer, norm: layers.BatchNormalization) -> layers.Layer:
     """`layer` followed by `norm`, as one layer of the same kind with a bias."""
     if layer.get_config().get("activation", "linear") != "linear":
         raise ValueError(f"{layer.name} has an activation before its batch normalisation")
@@ -200,7 +192,7 @@ def _folded(
     beta = values(norm.beta) if norm.center else 0.0
     mean, variance = values(norm.moving_mean), values(norm.moving_variance)
     scale = gamma / (variance + norm.epsilon) ** 0.5
-    folded = layer.__class__.from_config(_config(layer, dtype, use_bias=True))
+    folded = layer.__class__.from_config(_config(layer, use_bias=True))
     folded.build(layer.input.shape)
     folded.set_weights([kernel * scale, (bias - mean) * scale + beta])
     return folded

@@ -25,6 +25,7 @@ from models.data import Dataset, digest, load_mnist
 from models.export import export_litert, max_difference
 from models.ops import draw_pairs, operation
 from models.params import TrainingParams, params_for, source_version
+from models.precision import has_gpu
 from models.registry import ArtifactStore
 from models.training import (
     Monitor,
@@ -134,7 +135,7 @@ def run_training(
         "litert_max_abs_diff": difference,
         "training_wall_time_s": round(trained.wall_time_s, 2),
         "training_precision": trained.precision,
-        "device": "gpu" if tf.config.list_physical_devices("GPU") else "cpu",
+        "device": "gpu" if has_gpu() else "cpu",
         "libraries": {
             "python": platform.python_version(),
             "tensorflow": tf.__version__,

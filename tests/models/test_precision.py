@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from models import precision
-from models.builders import build_autoencoder, build_encoder, head_reader
+from models.builders import build_autoencoder, build_encoder, build_head, head_reader
 from models.ops import operation
 from models.params import AutoencoderParams, HeadParams
 from models.training import PairResults, train_autoencoder, train_head
@@ -52,6 +52,17 @@ def test_a_mixed_precision_model_is_copied_into_float32_with_its_weights():
     np.testing.assert_allclose(np.asarray(copy(images)), np.asarray(mixed(images)), atol=0.02)
     assert np.asarray(mixed(images)).dtype == np.float32  # its outputs stay float32
     assert precision.in_float32(copy, lambda: build_autoencoder(8)) is copy
+
+
+def test_a_head_built_in_mixed_precision_reads_in_bfloat16_from_a_float32_encoder():
+    encoder = build_encoder(8)
+    with precision.dtype_policy("mixed_bfloat16"):
+        head = build_head("add", encoder)
+    computing = {layer.compute_dtype for layer in head_reader(head).layers[1:]}
+    assert computing == {"bfloat16"}  # the folded copies follow the policy, not the encoder
+    assert {layer.compute_dtype for layer in encoder.layers} == {"float32"}
+    outputs = head(np.zeros((2, 2, 28, 28), np.float32))
+    assert {np.asarray(value).dtype for value in outputs.values()} == {np.dtype("float32")}
 
 
 def test_training_in_mixed_precision_leaves_a_float32_model(mnist):
