@@ -21,7 +21,6 @@ import sys
 import time
 
 from app.settings import ApiSettings
-from models.catalog import MODEL_NAMES
 from models.registry import ArtifactStore
 
 TOKEN_FILE = "api-token"
@@ -111,13 +110,14 @@ def run(arguments: argparse.Namespace) -> int:
 
 def list_models(arguments: argparse.Namespace) -> int:
     store = ArtifactStore(ApiSettings().artifacts)
-    print(f"{'model':<12} {'version':>7}  {'active':<6}  metrics")
-    for name in MODEL_NAMES:
+    print(f"{'model':<18} {'kind':<12} {'version':>7}  {'active':<6}  metrics")
+    for name in store.names():
         active = store.active_version(name)
+        kind = store.kind_of(name) or "?"
         for stored in store.versions(name):
             metrics = ", ".join(f"{k} {v:.4f}" for k, v in stored.metadata["metrics"].items())
             flag = "*" if stored.version == active else ""
-            print(f"{name:<12} {stored.version:>7}  {flag:<6}  {metrics}")
+            print(f"{name:<18} {kind:<12} {stored.version:>7}  {flag:<6}  {metrics}")
     return 0
 
 

@@ -25,7 +25,7 @@ from celery import Celery, states
 from celery.exceptions import WorkerLostError
 
 from models.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
-from models.params import TrainingJob
+from models.job_spec import TrainingJob
 from models.settings import Settings
 
 logger = logging.getLogger(__name__)

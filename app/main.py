@@ -11,10 +11,10 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app.api.routes import arithmetic, bench, health, inference, jobs
+from app.api.routes import arithmetic, bench, generative, health, inference, jobs
 from app.api.routes import models as models_routes
 from app.jobs import JobClient
-from app.serving import ModelServer, ModelUnavailable
+from app.serving import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
 from models.registry import ArtifactStore
 
@@ -22,7 +22,9 @@ logger = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Read handwritten digits: classify them, encode them into a latent space and decode
-them back, and add, multiply and compare two of them. Send images as multipart
+them back, sample new ones from a VAE and walk between two, and add, multiply and
+compare two of them. Every inference route takes `?model=NAME` to pick a registered
+model of a kind that can answer it. Send images as multipart
 uploads (PNG, JPEG, BMP, GIF, WebP or TIFF; dark ink on light paper or the reverse).
 Every answer names the model version that produced it.
 """
@@ -62,7 +64,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="handcalc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    for module in (inference, arithmetic, jobs, models_routes, health):
+    for module in (inference, generative, arithmetic, jobs, models_routes, health):
         app.include_router(module.router)
     if settings.bench_routes:
         app.include_router(bench.router)
@@ -70,6 +72,16 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @app.exception_handler(ModelUnavailable)
     async def model_unavailable(request: Request, error: ModelUnavailable) -> JSONResponse:
         return JSONResponse(status_code=503, content={"detail": str(error)})
+
+    @app.exception_handler(UnknownModel)
+    async def unknown_model(request: Request, error: UnknownModel) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
+
+    @app.exception_handler(WrongKind)
+    async def wrong_kind(request: Request, error: WrongKind) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": str(error)}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

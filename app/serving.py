@@ -1,11 +1,12 @@
 """Which model versions the API serves, and swapping them when the store changes.
 
-A `ModelServer` loads the active version of every model from the artifact store
-and keeps checking the `active` aliases. When one moves (a job published a new
-version, or someone rolled back), the new version is loaded and warmed up in the
-background, then swapped in with one assignment: requests in flight finish on
-the version they started with, and later ones get the new one. A version that
-fails to load is logged and the previous one keeps serving.
+A `ModelServer` loads the active version of every registered name in the artifact
+store and keeps checking the `active` aliases (names that appear later included).
+When one moves (a job published a new version, or someone rolled back), the new
+version is loaded and warmed up in the background, then swapped in with one
+assignment: requests in flight finish on the version they started with, and later
+ones get the new one. A version that fails to load is logged and the previous one
+keeps serving.
 """
 
 from __future__ import annotations
@@ -20,17 +21,27 @@ from typing import Any
 import numpy as np
 
 from app.batching import MicroBatcher
-from models.catalog import LITERT_FILE, MODEL_NAMES, SIGNATURES
+from models.catalog import LITERT_FILE
+from models.kinds import KINDS, LEGACY_KINDS, Kind
 from models.registry import ArtifactStore, RegistryError
 from models.runtime import LiteModel
 
 logger = logging.getLogger(__name__)
 
 _RETRY_FAILED_AFTER_S = 30.0
+_MAX_INFERENCE_THREADS = 32
 
 
 class ModelUnavailable(Exception):
     """The model has no loadable version; the message says how to get one."""
+
+
+class UnknownModel(LookupError):
+    """No registered name of that spelling; the message lists the names there are."""
+
+
+class WrongKind(ValueError):
+    """The name exists, but its kind cannot answer the route; the message says why."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +50,7 @@ class Served:
 
     name: str
     version: int
+    kind: Kind
     model: LiteModel
     metadata: dict[str, Any]
     batcher: MicroBatcher
@@ -46,11 +58,11 @@ class Served:
 
     def infer(self, signature: str, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Run a batch of inputs through a signature now (from any thread)."""
-        return self.batcher(signature, SIGNATURES[self.name][signature][0], rows)
+        return self.batcher(signature, self.kind.signatures[signature][0], rows)
 
     async def infer_async(self, signature: str, rows: np.ndarray) -> dict[str, np.ndarray]:
         """`infer` for coroutines, sharing the model call with concurrent requests."""
-        return await self.batcher.run_async(signature, SIGNATURES[self.name][signature][0], rows)
+        return await self.batcher.run_async(signature, self.kind.signatures[signature][0], rows)
 
     @property
     def encoder_version(self) -> int | None:
@@ -87,9 +99,9 @@ class ModelServer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
-        # where model calls run, off the event loop: one thread per model at most, since
-        # each batcher keeps a single call in flight
-        self._executor = ThreadPoolExecutor(len(MODEL_NAMES), thread_name_prefix="inference")
+        # where model calls run, off the event loop: each batcher keeps a single call in
+        # flight, so a thread per served name is the most that can be busy
+        self._executor = ThreadPoolExecutor(_MAX_INFERENCE_THREADS, thread_name_prefix="inference")
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -115,9 +127,9 @@ class ModelServer:
     # Loading ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Bring every model in line with its `active` alias."""
+        """Bring every registered name in line with its `active` alias."""
         with self._refresh_lock:
-            for name in MODEL_NAMES:
+            for name in self.store.names():
                 try:
                     wanted = self.store.active_version(name)
                 except RegistryError:
@@ -147,15 +159,21 @@ class ModelServer:
 
     def _load(self, name: str, version: int) -> Served:
         stored = self.store.get(name, version)  # checks every file's digest
+        kind_name = stored.metadata.get("kind") or LEGACY_KINDS.get(name)
+        if kind_name not in KINDS:
+            raise RegistryError(
+                f"{name} v{version} is of a kind this API does not know: {kind_name}"
+            )
+        kind = KINDS[kind_name]
         model = LiteModel(stored.file(LITERT_FILE), num_threads=self._threads)
-        _check_signatures(name, version, model)
+        _check_signatures(name, version, kind, model)
         batcher = MicroBatcher(
             model.run,
             max_batch=self._max_batch,
             max_wait_s=self._max_wait_s,
             executor=self._executor,
         )
-        served = Served(name, version, model, stored.metadata, batcher)
+        served = Served(name, version, kind, model, stored.metadata, batcher)
         _warm_up(served)
         return served
 
@@ -176,18 +194,48 @@ class ModelServer:
             )
         return served
 
+    def for_route(self, route: str, name: str) -> Served:
+        """The version `name` serves, checked to be of a kind that answers `route`."""
+        served = self._served.get(name)
+        kind = served.kind if served else self._stored_kind(name)
+        if kind is None and name not in self._failures:
+            answering = sorted(n for n, s in self._served.items() if route in s.kind.serves)
+            raise UnknownModel(
+                f"no model named {name!r}; the models that answer /{route} are: "
+                f"{', '.join(answering) or 'none yet'} (GET /models lists every name)"
+            )
+        if kind is not None and route not in kind.serves:
+            routes = ", ".join(f"/{r}" for r in sorted(kind.serves))
+            raise WrongKind(
+                f"model {name!r} is a {kind.name}, which cannot answer /{route}; "
+                f"it answers {routes}"
+            )
+        return self.get(name)
+
+    def _stored_kind(self, name: str) -> Kind | None:
+        try:
+            kind_name = self.store.kind_of(name)
+        except RegistryError:
+            return None
+        return KINDS.get(kind_name) if kind_name else None
+
     def status(self) -> dict[str, int | None]:
+        """Every name with an active version (or a failed load), and the version it serves."""
+        names = set(self._served) | set(self._failures)
         return {
-            name: (s.version if (s := self._served.get(name)) else None) for name in MODEL_NAMES
+            name: (s.version if (s := self._served.get(name)) else None) for name in sorted(names)
         }
+
+    def served(self) -> dict[str, Served]:
+        return dict(self._served)
 
     def failures(self) -> dict[str, str]:
         return {name: f"v{f.version}: {f.error}" for name, f in self._failures.items()}
 
 
-def _check_signatures(name: str, version: int, model: LiteModel) -> None:
+def _check_signatures(name: str, version: int, kind: Kind, model: LiteModel) -> None:
     """Refuse an export whose signatures are not the ones this API calls (an older format)."""
-    for signature, (input_name, outputs) in SIGNATURES[name].items():
+    for signature, (input_name, outputs) in kind.signatures.items():
         found = model.signatures.get(signature) or {}
         if found.get("inputs") != [input_name] or set(found.get("outputs", ())) != set(outputs):
             raise RegistryError(
@@ -199,7 +247,7 @@ def _check_signatures(name: str, version: int, model: LiteModel) -> None:
 
 def _warm_up(served: Served) -> None:
     """Run every signature once, so the first real request pays no set-up cost."""
-    for signature, (input_name, _outputs) in SIGNATURES[served.name].items():
+    for signature, (input_name, _outputs) in served.kind.signatures.items():
         if input_name == "image":
             batch = np.zeros((1, 28, 28), np.float32)
         elif input_name == "latent":

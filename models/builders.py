@@ -92,6 +92,24 @@ def build_classifier(dropout: float = 0.3) -> keras.Model:
     return keras.Model(image, probabilities, name="classifier")
 
 
+def build_dense_classifier(
+    hidden_units: int = 512, hidden_layers: int = 2, dropout: float = 0.3
+) -> keras.Model:
+    """The classic fully connected network: the 784 pixels through `hidden_layers` ReLU
+    layers of `hidden_units`, each followed by dropout, to ten probabilities."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if hidden_units < 1 or hidden_layers < 1:
+        raise ValueError("a dense classifier needs at least one hidden layer of one unit")
+    image = keras.Input(shape=IMAGE_SHAPE, name="image")
+    x = layers.Flatten()(image)
+    for index in range(hidden_layers):
+        x = layers.Dense(hidden_units, activation="relu", name=f"hidden_{index}")(x)
+        x = layers.Dropout(dropout)(x)
+    probabilities = layers.Dense(10, activation="softmax", name="probabilities", dtype="float32")(x)
+    return keras.Model(image, probabilities, name="dense_classifier")
+
+
 def build_head(
     operation_name: str,
     encoder: keras.Model,

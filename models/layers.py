@@ -60,3 +60,30 @@ class FusedBatchNormalization(layers.BatchNormalization):
             and rank in (2, 4)
             and self.axis in (-1, rank - 1)
         )
+
+
+def standard_config(config):
+    """A model config with every `FusedBatchNormalization` named as Keras' own layer.
+
+    The two share parameters, weights and inference, so the weights of one load into
+    the other unchanged.
+    """
+    if isinstance(config, list):
+        return [standard_config(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    changed = {key: standard_config(value) for key, value in config.items()}
+    if changed.get("class_name") == FusedBatchNormalization.__name__:
+        changed.update(class_name="BatchNormalization", module="keras.layers", registered_name=None)
+    return changed
+
+
+def portable(model: keras.Model) -> keras.Model:
+    """The same network and weights in standard Keras layers only, without optimizer state.
+
+    What handcalc publishes: plain `keras.saving.load_model(path, safe_mode=True)` loads
+    it in a process that has never imported handcalc.
+    """
+    copy = keras.Model.from_config(standard_config(model.get_config()))
+    copy.set_weights(model.get_weights())
+    return copy

@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -33,13 +32,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from models.kinds import LEGACY_KINDS
+from models.names import InvalidModelName, check_name, is_valid_name
+
 logger = logging.getLogger(__name__)
 
 METADATA = "metadata.json"
 ALIAS = "active"
 STAGING_PREFIX = ".staging-"
 TRASH_PREFIX = ".trash-"
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _MAX_PUBLISH_ATTEMPTS = 1000
 
 
@@ -47,7 +48,7 @@ class RegistryError(Exception):
     """Base class of the store's errors."""
 
 
-class InvalidName(RegistryError, ValueError):
+class InvalidName(RegistryError, InvalidModelName):
     """A model name or version that is not allowed (bad characters, path tricks)."""
 
 
@@ -79,12 +80,10 @@ class Version:
 
 
 def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidName(
-            f"invalid model name {name!r}: use 1-64 lowercase letters, digits or underscores, "
-            "starting with a letter"
-        )
-    return name
+    try:
+        return check_name(name)
+    except InvalidModelName as error:
+        raise InvalidName(str(error)) from None
 
 
 def validate_version(version: int | str) -> int:
@@ -113,7 +112,20 @@ class ArtifactStore:
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _NAME.match(p.name))
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and is_valid_name(p.name))
+
+    def kind_of(self, name: str) -> str | None:
+        """The kind every version of `name` records (None: the name has no version yet).
+
+        Versions published before kinds were recorded belong to a name that was its kind.
+        """
+        for number in reversed(self._version_numbers(name)):
+            try:
+                metadata = self._read_metadata(self._model_dir(name) / str(number), name, number)
+            except CorruptVersion:
+                continue
+            return metadata.get("kind") or LEGACY_KINDS.get(name)
+        return None
 
     def versions(self, name: str) -> list[Version]:
         """Every readable version, oldest first; corrupt folders are logged and skipped."""
@@ -181,6 +193,12 @@ class ArtifactStore:
         files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.name != METADATA}
         if not files:
             raise RegistryError("nothing to publish: the staging folder is empty")
+        existing = self.kind_of(name)
+        if existing is not None and metadata.get("kind", existing) != existing:
+            raise Conflict(
+                f"model {name!r} is a {existing}; a {metadata['kind']} cannot be published "
+                "under that name"
+            )
         number = max(self._version_numbers(name), default=0) + 1
         for _ in range(_MAX_PUBLISH_ATTEMPTS):
             record = {

@@ -1,7 +1,8 @@
 """Train models from the command line and print a metrics table.
 
-python -m models.train --all                       # every model, in dependency order
-python -m models.train classifier --set epochs=2   # one model with some params changed
+python -m models.train --all                       # every shipped name, in dependency order
+python -m models.train classifier --set epochs=2   # one name with some params changed
+python -m models.train my-dense --kind classifier --set architecture=dense   # a new name
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import logging
 import os
 import sys
 
-from models.catalog import MODEL_NAMES
-from models.params import HeadParams, TrainingParams, params_for, version_field
+from models.kinds import DEFAULT_MODELS, DEFAULTS_BY_NAME, KINDS
+from models.names import InvalidModelName, check_name
+from models.params import TrainingParams, version_field
 from models.settings import Settings
 
 
@@ -29,8 +31,10 @@ def _parse_assignment(text: str) -> tuple[str, object]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__)
-    parser.add_argument("models", nargs="*", metavar="MODEL", help=", ".join(MODEL_NAMES))
-    parser.add_argument("--all", action="store_true", help="train every model in order")
+    shipped = ", ".join(model.name for model in DEFAULT_MODELS)
+    parser.add_argument("models", nargs="*", metavar="NAME", help=f"registered names ({shipped})")
+    parser.add_argument("--all", action="store_true", help="train every shipped name in order")
+    parser.add_argument("--kind", choices=list(KINDS), help="the kind of a new name")
     parser.add_argument("--data", help="mnist.npz or IDX folder (default: HANDCALC_DATA)")
     parser.add_argument("--root", help="artifact store root (default: HANDCALC_ARTIFACT_ROOT)")
     parser.add_argument(
@@ -51,27 +55,30 @@ def _reader_versions(params: TrainingParams, published_now: dict[str, int]) -> d
     Without this, `--all --no-activate` would train the heads on the versions that
     were active before the run, not on the autoencoder and add head it published.
     """
-    if not isinstance(params, HeadParams) or params.reader not in published_now:
+    if getattr(params, "reader", None) not in published_now:
         return {}
     return {version_field(params.reader): published_now[params.reader]}
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    names = list(MODEL_NAMES) if arguments.all else arguments.models
+    names = [model.name for model in DEFAULT_MODELS] if arguments.all else arguments.models
     if not names:
         print("name at least one model, or --all", file=sys.stderr)
         return 2
-    unknown = sorted(set(names) - set(MODEL_NAMES))
-    if unknown:
-        print(f"unknown models {unknown}; choose from {', '.join(MODEL_NAMES)}", file=sys.stderr)
+    try:
+        for name in names:
+            check_name(name)
+    except InvalidModelName as error:
+        print(error, file=sys.stderr)
         return 2
-    names = [name for name in MODEL_NAMES if name in names]  # dependency order
+    order = [model.name for model in DEFAULT_MODELS]
+    names.sort(key=lambda name: order.index(name) if name in order else len(order))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     from models.data import load_mnist
-    from models.pipeline import run_training
+    from models.pipeline import resolve_kind, run_training
     from models.registry import ArtifactStore
     from models.training import Monitor
 
@@ -83,8 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     published_now: dict[str, int] = {}
     for name in names:
-        allowed = set(type(params_for(name)).model_fields)
-        params = params_for(name, {k: v for k, v in overrides.items() if k in allowed})
+        try:
+            kind = resolve_kind(store, name, arguments.kind)
+        except Exception as error:
+            print(error, file=sys.stderr)
+            return 2
+        shipped = DEFAULTS_BY_NAME.get(name)
+        values = dict(shipped.params) if shipped and shipped.kind == kind.name else {}
+        allowed = set(kind.params.model_fields)
+        values.update({k: v for k, v in overrides.items() if k in allowed})
+        params = kind.validate_params(values)
 
         def report(epoch: int, epochs: int, metrics: dict[str, float], name: str = name) -> None:
             shown = ", ".join(f"{key} {value:.4f}" for key, value in metrics.items())
@@ -95,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             name,
             params,
             store,
+            kind=kind.name,
             dataset=dataset,
             data_source=source or "Keras cache or download",
             activate=not arguments.no_activate,

@@ -19,7 +19,12 @@ import tensorflow as tf
 
 from models import precision
 from models.augment import batch_seed, random_affine
-from models.builders import build_autoencoder, build_classifier, build_head
+from models.builders import (
+    build_autoencoder,
+    build_classifier,
+    build_dense_classifier,
+    build_head,
+)
 from models.ops import operation
 from models.params import AutoencoderParams, ClassifierParams, HeadParams, TrainingParams
 
@@ -221,7 +226,7 @@ def train_classifier(
     train_labels: np.ndarray,
     monitor: Monitor | None = None,
 ) -> Trained:
-    """The ten-way CNN, each training image randomly rotated, zoomed and shifted."""
+    """The ten-way CNN (or dense net), each training image randomly rotated, zoomed and shifted."""
     seed_everything(params.seed)
     images = as_float_images(limit(train_images, params))
     labels = limit(train_labels, params).astype(np.int64)
@@ -237,7 +242,12 @@ def train_classifier(
         .map(warp, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    build = partial(build_classifier, params.dropout)
+    if params.architecture == "dense":
+        build = partial(
+            build_dense_classifier, params.hidden_units, params.hidden_layers, params.dropout
+        )
+    else:
+        build = partial(build_classifier, params.dropout)
     model = _build(build, params.precision)
     steps = steps_per_epoch * params.epochs
     model.compile(

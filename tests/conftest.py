@@ -19,6 +19,9 @@ QUICK_PARAMS = {
     "add": {"epochs": 4, "pairs": 12_000},
     "multiply": {"epochs": 4, "pairs": 12_000},
     "compare": {"epochs": 3, "pairs": 12_000},
+    "classifier-dense": {"architecture": "dense", "epochs": 5, "batch_size": 64},
+    "vae": {"epochs": 5, "batch_size": 64, "latent_dim": 8},
+    "few-label": {"reader": "vae", "labels_per_class": 10, "self_training_rounds": 1},
 }
 
 
@@ -55,7 +58,7 @@ def trained_root(tmp_path_factory, mnist) -> Path:
     from models.registry import ArtifactStore
 
     reuse = os.environ.get("HANDCALC_TEST_REUSE_STORE")  # a local shortcut, unset in CI
-    if reuse and (Path(reuse) / "compare" / "active").exists():
+    if reuse and (Path(reuse) / "few-label" / "active").exists():
         return Path(reuse)
     root = Path(reuse) if reuse else tmp_path_factory.mktemp("trained-store")
     store = ArtifactStore(root)

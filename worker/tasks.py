@@ -12,7 +12,7 @@ from celery import Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded, WorkerLostError
 
 from models.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
-from models.params import TrainingJob
+from models.job_spec import TrainingJob
 from models.registry import ArtifactStore
 from worker.celery_app import celery_app, settings
 
@@ -91,12 +91,13 @@ def _end(task: Task, state: str, reason: str) -> None:
 @celery_app.task(name=TRAIN_TASK, bind=True, acks_late=True)
 def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     """Train, evaluate and publish one model from a JSON job spec."""
-    spec = TrainingJob.model_validate(job)
     request = _stop_request(self, self.request.id)
     if request is not None:  # cancelled while queued, or given up on and delivered again
         _end(self, request["state"], request["reason"])
 
     store = ArtifactStore(settings.artifacts)
+    spec = TrainingJob.model_validate(job)
+    spec = spec.bind(store.kind_of(spec.model))
     with JobReporter(self, spec.params["epochs"]) as reporter:
         from models.pipeline import run_training  # TensorFlow loads here, in the pool process
         from models.training import Monitor, TrainingCancelled
@@ -106,6 +107,7 @@ def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
                 spec.model,
                 spec.params,
                 store,
+                kind=spec.kind,
                 data_source=settings.data,
                 encoder_version=spec.encoder_version,
                 reader_version=spec.reader_version,
@@ -130,6 +132,7 @@ def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
         _end(self, request["state"], request.get("reason", reason) + f" ({reason})")
     return {
         "model": published.name,
+        "kind": published.kind,
         "version": published.version,
         "activated": published.activated,
         "metrics": published.metrics,

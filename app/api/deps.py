@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.jobs import JobClient
 from app.serving import ModelServer
 from app.settings import ApiSettings
+from models.names import NAME_PATTERN, NAME_RULE
 
 _bearer = HTTPBearer(auto_error=False, description="The value of HANDCALC_API_TOKEN.")
 
@@ -57,3 +58,13 @@ def require_token(
 
 
 Authorized = Depends(require_token)
+
+
+def model_query(default: str, route: str):
+    """The `?model=NAME` parameter of an inference route: a registered name of a kind that
+    answers it."""
+    return Query(
+        pattern=NAME_PATTERN,
+        description=f"Registered name of the model to answer with (default {default!r}): "
+        f"one whose kind answers /{route}. {NAME_RULE[0].upper()}{NAME_RULE[1:]}.",
+    )

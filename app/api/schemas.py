@@ -6,20 +6,28 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.names import NAME_PATTERN
+
 
 def _example(**values: Any) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": [values]})
 
 
 class ModelRef(BaseModel):
-    model_config = _example(name="classifier", version=3)
+    model_config = _example(name="classifier", version=3, kind="classifier")
 
-    name: str
+    name: str = Field(description="The registered name that answered.")
     version: int
+    kind: str = Field(description="What the name is (models.kinds), e.g. classifier or vae.")
+
+
+def model_ref(served) -> ModelRef:
+    """The `model` object of an answer: the served version's name, number and kind."""
+    return ModelRef(name=served.name, version=served.version, kind=served.kind.name)
 
 
 class HeadRef(ModelRef):
-    model_config = _example(name="add", version=2, encoder_version=1)
+    model_config = _example(name="add", version=2, kind="add", encoder_version=1)
 
     encoder_version: int | None = Field(
         description="Autoencoder version whose encoder the head's reader was fine-tuned from."
@@ -40,9 +48,15 @@ class Classification(BaseModel):
 
 
 class Encoding(BaseModel):
-    model_config = _example(latent=[0.12, 0.97, 0.003], model={"name": "autoencoder", "version": 1})
+    model_config = _example(
+        latent=[0.12, 0.97, 0.003],
+        model={"name": "autoencoder", "version": 1, "kind": "autoencoder"},
+    )
 
-    latent: list[float]
+    latent: list[float] = Field(description="The latent vector (a VAE: its Gaussian's mean).")
+    log_variance: list[float] | None = Field(
+        None, description="A VAE's: the log-variance of the latent's Gaussian; else absent."
+    )
     model: ModelRef
 
 
@@ -52,8 +66,8 @@ class DecodeRequest(BaseModel):
     )
 
     latent: list[float] = Field(
-        description="A latent vector as /encode returns it: the autoencoder's length, "
-        "values in the encoder's range [0, 1]."
+        description="A latent vector as /encode returns it, of the model's length: an "
+        "autoencoder's in its range [0, 1], a VAE's within a few units of 0."
     )
 
 
@@ -61,6 +75,36 @@ class Decoding(BaseModel):
     model_config = _example(pixels=[[0.0] * 28] * 28, model={"name": "autoencoder", "version": 1})
 
     pixels: list[list[float]] = Field(description="28 rows of 28 values in [0, 1], ink high.")
+    model: ModelRef
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"count": 16, "seed": 7, "temperature": 1.0}]},
+    )
+
+    model: str = Field(
+        "vae", pattern=NAME_PATTERN, description="Registered name of a VAE (default 'vae')."
+    )
+    count: int = Field(16, ge=1, le=64, description="How many digits.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="The same seed gives the same digits.")
+    temperature: float = Field(
+        1.0, ge=0.0, le=2.0, description="Scale of the prior's spread: 0 decodes its centre."
+    )
+
+
+class Generated(BaseModel):
+    model_config = _example(
+        images=[[[0.0] * 28] * 28],
+        latents=[[0.1, -1.2]],
+        seed=7,
+        model={"name": "vae", "version": 1, "kind": "vae"},
+    )
+
+    images: list[list[list[float]]] = Field(description="Each digit: 28 rows of 28 values.")
+    latents: list[list[float]] = Field(description="The latent each digit was decoded from.")
+    seed: int | None = Field(description="The seed the latents were drawn with (generate).")
     model: ModelRef
 
 
@@ -104,6 +148,7 @@ class VersionInfo(BaseModel):
 class ModelInfo(BaseModel):
     model_config = _example(
         name="add",
+        kind="add",
         active=2,
         serving=2,
         versions=[
@@ -118,6 +163,7 @@ class ModelInfo(BaseModel):
     )
 
     name: str
+    kind: str | None = Field(description="What every version of this name is (models.kinds).")
     active: int | None = Field(description="Version the `active` alias names.")
     serving: int | None = Field(description="Version this API process is answering with.")
     versions: list[VersionInfo]

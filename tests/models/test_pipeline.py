@@ -7,7 +7,9 @@ import pytest
 
 from models import pipeline
 from models.builders import head_reader
-from models.catalog import KERAS_FILE, LITERT_FILE, SIGNATURES
+from models.catalog import KERAS_FILE, LITERT_FILE
+from models.kinds import KINDS
+from models.kinds import head as head_kind
 from models.ops import operation
 from models.params import HeadParams
 from models.registry import ArtifactStore
@@ -54,7 +56,7 @@ def test_keras_and_litert_agree(trained_root, digits, name):
     stored = ArtifactStore(trained_root).resolve(name)
     model = keras.saving.load_model(stored.file(KERAS_FILE), safe_mode=True, compile=False)
     lite = LiteModel(stored.file(LITERT_FILE))
-    assert set(lite.signatures) == set(SIGNATURES[name])
+    assert set(lite.signatures) == set(KINDS[name].signatures)
     images = (digits[0][:50] / 255.0).astype(np.float32)
     if name == "autoencoder":
         latents = np.asarray(model.get_layer("encoder")(images))
@@ -146,7 +148,7 @@ def test_heads_are_trained_on_the_operations_results_alone(store, mnist, monkeyp
         received.update(images=images, train=train, validation=validation)
         return train_head(name, params, encoder, images, train, validation, monitor)
 
-    monkeypatch.setattr(pipeline, "train_head", spy)
+    monkeypatch.setattr(head_kind, "train_head", spy)
     pipeline.run_training("add", {"epochs": 2, "pairs": 1500}, store, dataset=mnist)
     (x_train, y_train), _ = mnist
     assert received["images"] is x_train  # the images alone, no labels beside them
@@ -184,7 +186,7 @@ def test_same_seed_same_head(store, mnist):
 
 def test_a_head_with_its_own_seed_never_validates_on_its_readers_training_images(mnist):
     (_, labels), _ = mnist
-    multiply_train, multiply_validation = pipeline._pair_results(
+    multiply_train, multiply_validation = head_kind.pair_results(
         "multiply", HeadParams(epochs=1, pairs=1_000, seed=11), labels
     )
     add_fit, _ = split_validation(len(labels), HeadParams())  # the add head's seed, 0

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, File, Header, HTTPException, Query, Response, UploadFile, status
-from PIL import Image
 
-from app.api.deps import ServerDep, SettingsDep
-from app.api.schemas import Classification, DecodeRequest, Decoding, Encoding, ModelRef
+from app.api.deps import ServerDep, SettingsDep, model_query
+from app.api.schemas import Classification, DecodeRequest, Decoding, Encoding, model_ref
 from app.api.uploads import load_image, load_images
+from app.pictures import png_response
 
 router = APIRouter(tags=["digits"])
 
@@ -27,6 +26,7 @@ _RANGE_SLACK = 0.5  # latents this far (relative to the range) outside it are st
 async def classify(
     server: ServerDep,
     settings: SettingsDep,
+    model: Annotated[str, model_query("classifier", "classify")] = "classifier",
     image: Annotated[UploadFile | None, File(description="One image of a digit.")] = None,
     images: Annotated[
         list[UploadFile] | None, File(description="Several images (repeat the field) for a batch.")
@@ -49,27 +49,38 @@ async def classify(
         batch = (await load_image(image, settings, "image"))[None]
     else:
         batch = await load_images(images, settings, "images")
-    served = server.get("classifier")
+    served = server.for_route("classify", model)
     probabilities = (await served.infer_async("classify", batch))["probabilities"]
-    model = ModelRef(name=served.name, version=served.version)
+    reference = model_ref(served)
     answers = [
-        Classification(digit=int(row.argmax()), probabilities=row.tolist(), model=model)
+        Classification(digit=int(row.argmax()), probabilities=row.tolist(), model=reference)
         for row in probabilities
     ]
     return answers[0] if image is not None else answers
 
 
-@router.post("/encode", response_model=Encoding, summary="The latent vector of a digit")
+@router.post(
+    "/encode",
+    response_model=Encoding,
+    response_model_exclude_none=True,
+    summary="The latent vector of a digit",
+)
 async def encode(
     server: ServerDep,
     settings: SettingsDep,
     image: Annotated[UploadFile, File(description="An image of a digit.")],
+    model: Annotated[str, model_query("autoencoder", "encode")] = "autoencoder",
 ) -> Encoding:
+    """The latent of an autoencoder; for a VAE, the mean of the latent's Gaussian as
+    `latent` and its `log_variance`."""
     batch = (await load_image(image, settings, "image"))[None]
-    served = server.get("autoencoder")
-    latent = (await served.infer_async("encode", batch))["latent"][0]
+    served = server.for_route("encode", model)
+    outputs = await served.infer_async("encode", batch)
+    log_variance = outputs.get("log_variance")
     return Encoding(
-        latent=latent.tolist(), model=ModelRef(name=served.name, version=served.version)
+        latent=outputs["latent"][0].tolist(),
+        log_variance=None if log_variance is None else log_variance[0].tolist(),
+        model=model_ref(served),
     )
 
 
@@ -90,32 +101,32 @@ async def decode(
     server: ServerDep,
     settings: SettingsDep,
     scale: Annotated[int, Query(ge=1, description="Enlarge the PNG this many times.")] = 1,
+    model: Annotated[str, model_query("autoencoder", "decode")] = "autoencoder",
     accept: Annotated[str | None, Header()] = None,
 ) -> Response | Decoding:
+    check_scale(scale, settings)
+    served = server.for_route("decode", model)
+    latent = checked_latent(body.latent, served.metadata["latent"])
+    pixels = (await served.infer_async("decode", latent[None]))["pixels"][0]
+    if wants_json(accept):
+        return Decoding(pixels=pixels.tolist(), model=model_ref(served))
+    return png_response(pixels, scale, served)
+
+
+def wants_json(accept: str | None) -> bool:
+    """Whether the client asked for JSON rather than the default PNG."""
+    return bool(accept and "application/json" in accept and "image/png" not in accept)
+
+
+def check_scale(scale: int, settings) -> None:
     if scale > settings.max_decode_scale:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"scale {scale} is over the limit of {settings.max_decode_scale}",
         )
-    served = server.get("autoencoder")
-    latent = _checked_latent(body.latent, served.metadata["latent"])
-    pixels = (await served.infer_async("decode", latent[None]))["pixels"][0]
-    model = ModelRef(name=served.name, version=served.version)
-    if accept and "application/json" in accept and "image/png" not in accept:
-        return Decoding(pixels=pixels.tolist(), model=model)
-    picture = Image.fromarray(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8))
-    if scale > 1:
-        picture = picture.resize((28 * scale, 28 * scale), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return Response(
-        buffer.getvalue(),
-        media_type="image/png",
-        headers={"X-Model-Name": served.name, "X-Model-Version": str(served.version)},
-    )
 
 
-def _checked_latent(values: list[float], spec: dict) -> np.ndarray:
+def checked_latent(values: list[float], spec: dict) -> np.ndarray:
     length, low, high = spec["length"], spec["min"], spec["max"]
     slack = _RANGE_SLACK * (high - low)
     expected = (

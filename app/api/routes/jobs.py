@@ -6,10 +6,10 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, HTTPException, status
 
-from app.api.deps import Authorized, JobsDep
+from app.api.deps import Authorized, JobsDep, ServerDep
 from app.api.schemas import JobAccepted, JobView
 from app.jobs import JobFinished, UnknownJob
-from models.params import TrainingJob
+from models.job_spec import TrainingJob
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Authorized])
 
@@ -26,9 +26,13 @@ def _view(job_status) -> JobView:
     response_model=JobAccepted,
     summary="Train a model in the background",
 )
-def submit(job: TrainingJob, jobs: JobsDep) -> JobAccepted:
+def submit(job: TrainingJob, jobs: JobsDep, server: ServerDep) -> JobAccepted:
     """Queue a training job. Follow it at `status_url`; when it succeeds, the new version is
-    published (and served within seconds if `activate` is true)."""
+    published (and served within seconds if `activate` is true). A new name needs `kind`."""
+    try:
+        job = job.bind(server.store.kind_of(job.model))
+    except ValueError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     job_id = jobs.submit(job)
     return JobAccepted(id=job_id, status_url=f"/jobs/{job_id}")
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Response, status
 from app.api.deps import Authorized, ServerDep
 from app.api.schemas import ModelInfo, VersionInfo
 from app.serving import ModelServer
-from models.catalog import MODEL_NAMES
 from models.registry import Conflict, CorruptVersion, InvalidName, NotFound
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -19,8 +18,9 @@ router = APIRouter(prefix="/models", tags=["models"])
 def _info(server: ModelServer, name: str) -> ModelInfo:
     return ModelInfo(
         name=name,
+        kind=server.store.kind_of(name),
         active=server.store.active_version(name),
-        serving=server.status()[name],
+        serving=server.status().get(name),
         versions=[
             VersionInfo(
                 version=stored.version,
@@ -34,17 +34,20 @@ def _info(server: ModelServer, name: str) -> ModelInfo:
     )
 
 
-def _known(name: str) -> str:
-    if name not in MODEL_NAMES:
+def _known(server: ModelServer, name: str) -> str:
+    names = server.store.names()
+    if name not in names:
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"unknown model {name!r}; known: {', '.join(MODEL_NAMES)}"
+            status.HTTP_404_NOT_FOUND, f"no model named {name!r}; the names are: {', '.join(names)}"
         )
     return name
 
 
-@router.get("", response_model=list[ModelInfo], summary="Every model, its versions and metrics")
+@router.get(
+    "", response_model=list[ModelInfo], summary="Every registered name, its versions and metrics"
+)
 def list_models(server: ServerDep) -> list[ModelInfo]:
-    return [_info(server, name) for name in MODEL_NAMES]
+    return [_info(server, name) for name in server.store.names()]
 
 
 @router.post(
@@ -56,7 +59,7 @@ def list_models(server: ServerDep) -> list[ModelInfo]:
 def activate(name: str, version: str, server: ServerDep) -> ModelInfo:
     """Moves the model's `active` alias; this API serves the version within seconds."""
     with _store_errors():
-        server.store.activate(_known(name), version)
+        server.store.activate(_known(server, name), version)
     return _info(server, name)
 
 
@@ -68,7 +71,7 @@ def activate(name: str, version: str, server: ServerDep) -> ModelInfo:
 )
 def delete_version(name: str, version: str, server: ServerDep) -> Response:
     with _store_errors():
-        server.store.delete(_known(name), version)
+        server.store.delete(_known(server, name), version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

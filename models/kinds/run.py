@@ -1,0 +1,88 @@
+"""What a kind's `train` receives and returns, and the readers one model lends another.
+
+Imports TensorFlow: only the processes that train load this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+
+from models.builders import head_reader
+from models.catalog import KERAS_FILE
+from models.data import Dataset
+from models.kinds import Kind, get_kind
+from models.params import TrainingParams, source_version
+from models.registry import ArtifactStore, Version
+from models.training import Monitor, Trained
+
+SAMPLES = 64
+"""Inputs per signature on which the LiteRT export is checked against Keras."""
+
+
+@dataclass
+class Run:
+    """One training run of a registered name."""
+
+    name: str
+    kind: Kind
+    params: TrainingParams
+    dataset: Dataset
+    store: ArtifactStore
+    monitor: Monitor
+    encoder_version: int | None = None
+    reader_version: int | None = None
+
+    def reader(self) -> tuple[keras.Model, dict[str, int]]:
+        """The network `params.reader` names, and the lineage it brings.
+
+        The lineage names the reader's version and every version that one descends
+        from, so a model records all it was built on.
+        """
+        source = self.params.reader
+        version = source_version(source, self.encoder_version, self.reader_version)
+        model, stored = load_keras_model(self.store, source, version or "active")
+        kind = self.store.kind_of(source)
+        if kind not in self.kind.reads_with:
+            raise ValueError(
+                f"a {self.kind.name} cannot read with {source!r}, a {kind}; it reads with "
+                f"a {', '.join(sorted(self.kind.reads_with))}"
+            )
+        return reader_network(kind, model), {source: stored.version, **stored.lineage}
+
+
+@dataclass
+class Outcome:
+    """What a kind's training leaves for the pipeline to check, export and publish."""
+
+    trained: Trained
+    metrics: dict[str, float]
+    samples: dict[str, np.ndarray]
+    """Signature -> a batch of inputs on which to compare LiteRT with Keras."""
+    lineage: dict[str, int] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Kind-specific metadata, e.g. the latent's length and range."""
+
+
+def load_keras_model(
+    store: ArtifactStore, name: str, version: int | str = "active"
+) -> tuple[keras.Model, Version]:
+    """A stored Keras model and its `Version`, loaded in safe mode (no code runs)."""
+    stored = store.resolve(name, version)
+    model = keras.saving.load_model(stored.file(KERAS_FILE), compile=False, safe_mode=True)
+    return model, stored
+
+
+def reader_network(kind: str | None, model: keras.Model) -> keras.Model:
+    """The part of a trained model that turns an image into its reading (a vector)."""
+    if kind == "autoencoder":
+        return model.get_layer("encoder")
+    if kind == "vae":
+        encoder = model.get_layer("encoder")
+        return keras.Model(encoder.input, encoder.output[0], name="vae_mean")
+    if kind is not None and get_kind(kind).serves & {"add", "multiply", "compare"}:
+        return head_reader(model)
+    raise ValueError(f"a {kind} has no reader to lend")
