@@ -207,7 +207,7 @@ class ModelServer:
         if kind is not None and route not in kind.serves:
             routes = ", ".join(f"/{r}" for r in sorted(kind.serves))
             raise WrongKind(
-                f"model {name!r} is a {kind.name}, which cannot answer /{route}; "
+                f"model {name!r} is of kind {kind.name}, which cannot answer /{route}; "
                 f"it answers {routes}"
             )
         return self.get(name)

@@ -67,7 +67,7 @@ class TrainingJob(BaseModel):
         """This job with its kind settled against the kind the store records for the name."""
         if stored_kind is not None and self.kind is not None and stored_kind != self.kind:
             raise KindConflict(
-                f"model {self.model!r} is a {stored_kind}; a job cannot add a {self.kind} "
+                f"model {self.model!r} is of kind {stored_kind}; a job cannot add a {self.kind} "
                 "version to it (pick another name for the new kind)"
             )
         kind = stored_kind or self.kind or default_kind(self.model)

@@ -75,7 +75,7 @@ class ClassifierParams(TrainingParams):
 
 
 class VaeParams(TrainingParams):
-    epochs: int = Field(20, ge=1, le=500)
+    epochs: int = Field(16, ge=1, le=500)
     batch_size: int = Field(128, ge=8, le=4096)
     learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
     latent_dim: int = Field(16, ge=2, le=512, description="Length of the latent vector.")

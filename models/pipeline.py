@@ -51,7 +51,7 @@ def resolve_kind(store: ArtifactStore, name: str, kind: str | None = None) -> Ki
     """The kind of `name`: the store's record, else `kind`, else a shipped name's kind."""
     stored = store.kind_of(name)
     if stored is not None and kind is not None and stored != kind:
-        raise Conflict(f"model {name!r} is a {stored}, not a {kind}")
+        raise Conflict(f"model {name!r} is of kind {stored}, not {kind}")
     chosen = stored or kind or default_kind(name)
     if chosen is None:
         raise ValueError(f"model {name!r} is new: name its kind")

@@ -196,8 +196,8 @@ class ArtifactStore:
         existing = self.kind_of(name)
         if existing is not None and metadata.get("kind", existing) != existing:
             raise Conflict(
-                f"model {name!r} is a {existing}; a {metadata['kind']} cannot be published "
-                "under that name"
+                f"model {name!r} is of kind {existing}; a {metadata['kind']} cannot be "
+                "published under that name"
             )
         number = max(self._version_numbers(name), default=0) + 1
         for _ in range(_MAX_PUBLISH_ATTEMPTS):

@@ -48,8 +48,8 @@ class Run:
         kind = self.store.kind_of(source)
         if kind not in self.kind.reads_with:
             raise ValueError(
-                f"a {self.kind.name} cannot read with {source!r}, a {kind}; it reads with "
-                f"a {', '.join(sorted(self.kind.reads_with))}"
+                f"a {self.kind.name} cannot read with {source!r}, of kind {kind}; it reads "
+                f"with one of kind {', '.join(sorted(self.kind.reads_with))}"
             )
         return reader_network(kind, model), {source: stored.version, **stored.lineage}
 

@@ -40,7 +40,22 @@ def test_submit_queues_a_job_and_lists_it(jobs_client):
 @pytest.mark.parametrize(
     ("spec", "detail"),
     [
-        ({"model": "divide"}, "body.model: Input should be 'autoencoder', 'classifier'"),
+        ({"model": "divide"}, "model 'divide' is new: say what it is with 'kind'"),
+        ({"model": "Divide_2", "kind": "classifier"}, "body.model: String should match pattern"),
+        ({"model": "x" * 41, "kind": "classifier"}, "body.model: String should match pattern"),
+        ({"model": "-dash", "kind": "classifier"}, "body.model: String should match pattern"),
+        ({"model": "divide", "kind": "divider"}, "unknown kind 'divider'; the kinds are"),
+        ({"model": "add", "kind": "vae"}, "model 'add' is of kind add; a job cannot add a vae"),
+        ({"model": "vae", "kind": "classifier"}, "model 'vae' is of kind vae; a job cannot add a"),
+        ({"model": "my-vae", "kind": "vae", "params": {"latent_dim": 1}}, "params.latent_dim"),
+        (
+            {"model": "few", "kind": "few-label", "params": {"labels_per_class": 0}},
+            "params.labels_per_class",
+        ),
+        (
+            {"model": "dense", "kind": "classifier", "params": {"architecture": "rnn"}},
+            "params.architecture",
+        ),
         (
             {"model": "classifier", "params": {"epochs": 0}},
             "params.epochs: Input should be greater",
@@ -57,9 +72,15 @@ def test_submit_queues_a_job_and_lists_it(jobs_client):
         ({"model": "add", "params": {"pairs": 10}}, "params.pairs: Input should be greater"),
         ({"model": "classifier", "params": {"colour": "red"}}, "params.colour: Extra inputs"),
         ({"model": "classifier", "priority": 1}, "body.priority: Extra inputs are not permitted"),
-        ({"model": "classifier", "encoder_version": 1}, "encoder_version applies to the heads"),
+        (
+            {"model": "classifier", "encoder_version": 1},
+            "encoder_version applies to models that read with another",
+        ),
         ({"model": "add", "encoder_version": 0}, "body.encoder_version: Input should be greater"),
-        ({"model": "classifier", "reader_version": 1}, "reader_version applies to the heads"),
+        (
+            {"model": "classifier", "reader_version": 1},
+            "reader_version applies to models that read with another",
+        ),
         (
             {"model": "multiply", "encoder_version": 1},
             "this head reads with the add head's reader (reader_version picks its version)",
@@ -73,6 +94,22 @@ def test_bad_job_specs_are_422(jobs_client, spec, detail):
     response = jobs_client.post("/jobs", json=spec, headers=AUTH)
     assert response.status_code == 422
     assert detail in response.json()["detail"]
+
+
+def test_a_job_creates_a_name_of_a_kind_and_extends_it_without_repeating_it(jobs_client):
+    created = jobs_client.post(
+        "/jobs",
+        json={"model": "digits-dense", "kind": "classifier", "params": {"architecture": "dense"}},
+        headers=AUTH,
+    )
+    assert created.status_code == 202
+    spec = jobs_client.get(f"/jobs/{created.json()['id']}", headers=AUTH).json()["spec"]
+    assert spec["kind"] == "classifier" and spec["params"]["architecture"] == "dense"
+    # a shipped name's kind is known without asking: the old specs work unchanged
+    old_style = jobs_client.post("/jobs", json={"model": "compare"}, headers=AUTH)
+    assert old_style.status_code == 202
+    spec = jobs_client.get(f"/jobs/{old_style.json()['id']}", headers=AUTH).json()["spec"]
+    assert spec["kind"] == "compare" and spec["params"]["reader"] == "add"
 
 
 def test_unknown_jobs_are_404(jobs_client):

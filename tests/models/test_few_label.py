@@ -1,0 +1,72 @@
+"""Classifiers from a handful of labels: the labels they get, and what they learn from them."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from models import pipeline
+from models.kinds import few_label
+from models.params import FewLabelParams
+from models.registry import ArtifactStore
+
+
+@pytest.fixture()
+def store(trained_root, tmp_path):
+    shutil.copytree(trained_root, tmp_path / "store")
+    return ArtifactStore(tmp_path / "store")
+
+
+def test_the_labelled_images_are_balanced_seeded_and_recorded(mnist):
+    (_, labels), _ = mnist
+    chosen = few_label.choose_labelled(labels, 3, seed=5)
+    assert np.bincount(labels[chosen], minlength=10).tolist() == [3] * 10
+    np.testing.assert_array_equal(chosen, few_label.choose_labelled(labels, 3, seed=5))
+    assert not np.array_equal(chosen, few_label.choose_labelled(labels, 3, seed=6))
+    with pytest.raises(ValueError, match="only .* images of the digit"):
+        few_label.choose_labelled(labels, 5000, seed=0)
+
+
+@pytest.mark.slow
+def test_training_receives_the_labels_of_the_chosen_images_only(store, mnist, monkeypatch):
+    received = {}
+
+    def spy(params, reader, images, labelled_index, labelled_digits, monitor=None):
+        received.update(images=images, index=labelled_index, digits=labelled_digits)
+        return few_label.train_few_label(
+            params, reader, images, labelled_index, labelled_digits, monitor
+        )
+
+    monkeypatch.setattr(few_label, "train_few_label", spy)
+    params = {"reader": "add", "labels_per_class": 1, "epochs": 300, "self_training_rounds": 3}
+    published = pipeline.run_training("few-add", params, store, kind="few-label", dataset=mnist)
+    (x_train, y_train), _ = mnist
+    assert received["images"] is x_train  # images only: no label array beside them
+    assert len(received["index"]) == len(received["digits"]) == 10
+    np.testing.assert_array_equal(received["digits"], y_train[received["index"]])
+    stored = store.resolve("few-add")
+    assert stored.metadata["labelled"] == {
+        "count": 10,
+        "per_class": 1,
+        "indices_digest": few_label.indices_digest(received["index"]),
+    }
+    assert stored.lineage == {"add": 1, "autoencoder": 1}
+    # one label per digit on the reader that learnt from sums: far above chance (10%)
+    assert published.metrics["test_accuracy"] > 0.5
+    pseudo = [row["pseudo_labels"] for row in stored.metadata["history"]]
+    assert pseudo[0] == 0 and pseudo[1] < pseudo[2] < pseudo[3] <= len(x_train) - 10
+
+
+def test_a_reader_of_the_wrong_kind_is_refused(store, mnist):
+    with pytest.raises(ValueError, match="cannot read with 'classifier', of kind classifier"):
+        pipeline.run_training(
+            "few", {"reader": "classifier"}, store, kind="few-label", dataset=mnist
+        )
+    assert store.kind_of("few") is None
+
+
+def test_labels_per_class_is_bounded():
+    with pytest.raises(ValueError, match="labels_per_class"):
+        FewLabelParams(labels_per_class=0)
+    with pytest.raises(ValueError, match="labels_per_class"):
+        FewLabelParams(labels_per_class=6001)
