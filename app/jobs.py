@@ -110,7 +110,9 @@ class JobClient:
             status.metrics = info.get("metrics", {})
             status.history = info.get("history", [])
         if status.state == SUCCEEDED and isinstance(info, dict):
-            status.result = {key: info[key] for key in ("model", "version", "activated", "lineage")}
+            status.result = {
+                key: info[key] for key in ("model", "kind", "version", "activated", "lineage")
+            }
             status.metrics = info.get("metrics", {})
             done = len(status.history)
             status.progress = {"epoch": done, "epochs": epochs, "fraction": 1.0}

@@ -198,7 +198,7 @@ class ModelServer:
         """The version `name` serves, checked to be of a kind that answers `route`."""
         served = self._served.get(name)
         kind = served.kind if served else self._stored_kind(name)
-        if kind is None and name not in self._failures:
+        if kind is None and name not in self._failures and name not in LEGACY_KINDS:
             answering = sorted(n for n, s in self._served.items() if route in s.kind.serves)
             raise UnknownModel(
                 f"no model named {name!r}; the models that answer /{route} are: "
@@ -220,8 +220,9 @@ class ModelServer:
         return KINDS.get(kind_name) if kind_name else None
 
     def status(self) -> dict[str, int | None]:
-        """Every name with an active version (or a failed load), and the version it serves."""
-        names = set(self._served) | set(self._failures)
+        """The version each name serves: every name loaded or failed, and the names the
+        routes default to (None while they have nothing to serve)."""
+        names = set(self._served) | set(self._failures) | set(LEGACY_KINDS)
         return {
             name: (s.version if (s := self._served.get(name)) else None) for name in sorted(names)
         }

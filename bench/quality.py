@@ -19,7 +19,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,22 +38,42 @@ class Goal:
     metric: str
     seed: str
     anchor: str
-    target: float
+    target: float | None
+    """None: a figure shown beside the goals, with no goal of its own."""
     lower_is_better: bool = False
     model: str | None = None
-    """The model whose recorded test metric this goal reads (None: measured here)."""
+    """The registered name whose recorded test metric this row reads (None: measured here)."""
+    key: str | None = None
+    """Which of that name's metrics (None: its only one)."""
     shown_as: str = "{:.2%}"
 
-    def met(self, value: float) -> bool:
+    def met(self, value: float) -> bool | None:
+        if self.target is None:
+            return None
         return value <= self.target if self.lower_is_better else value >= self.target
 
     def text(self) -> str:
+        if self.target is None:
+            return ""
         return f"{'<=' if self.lower_is_better else '>='} {self.shown_as.format(self.target)}"
 
 
-def _accuracy(metric: str, model: str, seed: str, anchor: str, target: float) -> Goal:
-    return Goal(metric, seed, anchor, target, model=model)
+def _accuracy(metric: str, model: str, seed: str, anchor: str, target: float | None) -> Goal:
+    return Goal(metric, seed, anchor, target, model=model, key="test_accuracy")
 
+
+def _nats(metric: str, key: str, anchor: str, target: float | None = None) -> Goal:
+    return Goal(
+        metric, "", anchor, target, lower_is_better=True, model="vae", key=key, shown_as="{:.1f}"
+    )
+
+
+# Registered names trained only for this benchmark (beyond the shipped ones), with their kind
+# and params: the few-label classifier at the notebook's budget and at one label per digit.
+EXTRA_MODELS: tuple[tuple[str, str, dict], ...] = (
+    ("few-label-1400", "few-label", {"labels_per_class": 1400, "epochs": 20}),
+    ("few-label-add", "few-label", {"reader": "add", "labels_per_class": 1}),
+)
 
 GOALS: dict[str, Goal] = {
     "autoencoder_test_bce": Goal(
@@ -64,6 +83,7 @@ GOALS: dict[str, Goal] = {
         0.062,
         lower_is_better=True,
         model="autoencoder",
+        key="test_bce",
         shown_as="{:.4f}",
     ),
     "classifier_accuracy": _accuracy(
@@ -79,11 +99,57 @@ GOALS: dict[str, Goal] = {
     "classifier_shifted_accuracy": Goal(
         "classifier, digits shifted in 48x48, via API preprocessing", "87.5% (dense)", "~99%", 0.990
     ),
+    "dense_accuracy": _accuracy(
+        "classifier-dense accuracy", "classifier-dense", "", "~98% (classic dense nets)", None
+    ),
+    "dense_shifted_raw_accuracy": Goal(
+        "classifier-dense, shifted in 48x48, fed raw", "87.5% (notebook, shifted)", "", None
+    ),
+    "dense_shifted_accuracy": Goal(
+        "classifier-dense, shifted in 48x48, via API preprocessing", "", "", None
+    ),
+    "vae_negative_elbo": _nats(
+        "VAE negative ELBO per test image (nats, latent 16)",
+        "test_negative_elbo",
+        "~103 notebook (latent 10)",
+        92.0,
+    ),
+    "vae_iw_nll": _nats(
+        "VAE importance-weighted NLL, k = 100 (nats)", "test_iw_nll", "grey-level targets"
+    ),
+    "vae_reconstruction_bce": Goal(
+        "VAE reconstruction BCE per pixel (decoded mean)",
+        "",
+        "",
+        None,
+        lower_is_better=True,
+        model="vae",
+        key="test_bce",
+        shown_as="{:.4f}",
+    ),
+    "vae_kl": _nats("VAE KL per test image (nats)", "test_kl", ""),
+    "few_label_1400_accuracy": _accuracy(
+        "few-label: 14,000 labels on the VAE latent (notebook's budget)",
+        "few-label-1400",
+        "",
+        "97.2% (notebook)",
+        0.972,
+    ),
+    "few_label_accuracy": _accuracy(
+        "few-label: 100 labels, unsupervised reader (the starter)",
+        "few-label",
+        "",
+        "98.9% Ladder; 99.2% Bad GAN",
+        0.990,
+    ),
+    "few_label_add_accuracy": _accuracy(
+        "few-label: 10 labels on the add head's reader", "few-label-add", "", "", 0.990
+    ),
     "total_training_minutes": Goal(
         "total wall time of the default trainings (min)",
         "",
         "",
-        20.0,
+        30.0,
         lower_is_better=True,
         shown_as="{:.1f}",
     ),
@@ -104,22 +170,38 @@ def shifted_test_set(images: np.ndarray, seed: int = SHIFT_SEED) -> list[bytes]:
     return uploads
 
 
-def shifted_accuracy(store, images: np.ndarray, labels: np.ndarray) -> float:
+def shifted_accuracy(
+    store, images: np.ndarray, labels: np.ndarray, name: str = "classifier", raw: bool = False
+) -> float:
+    """Accuracy of `name` on the shifted test digits: through the API's preprocessing, or
+    `raw`: each 48x48 canvas scaled down to 28x28 as it is, with no re-centring."""
     from models.catalog import LITERT_FILE
     from models.preprocess import preprocess_many
     from models.runtime import LiteModel
 
-    pixels, errors = preprocess_many(shifted_test_set(images))
-    if errors:
-        raise RuntimeError(f"preprocessing refused {len(errors)} shifted test images")
-    classifier = LiteModel(store.resolve("classifier").file(LITERT_FILE))
+    uploads = shifted_test_set(images)
+    if raw:
+        pixels = np.stack(
+            [
+                np.asarray(
+                    Image.open(io.BytesIO(upload)).resize((28, 28), Image.Resampling.BILINEAR)
+                )
+                for upload in uploads
+            ]
+        ).astype(np.float32)
+        pixels /= 255.0
+    else:
+        pixels, errors = preprocess_many(uploads)
+        if errors:
+            raise RuntimeError(f"preprocessing refused {len(errors)} shifted test images")
+    classifier = LiteModel(store.resolve(name).file(LITERT_FILE))
     probabilities = classifier.run("classify", image=pixels)["probabilities"]
     return float(np.mean(probabilities.argmax(axis=1) == labels))
 
 
 def run(data: str, root: Path, command: str) -> dict:
-    from models.catalog import MODEL_NAMES
     from models.data import load_mnist
+    from models.kinds import DEFAULT_MODELS
     from models.pipeline import run_training
     from models.precision import has_gpu
     from models.registry import ArtifactStore
@@ -129,10 +211,13 @@ def run(data: str, root: Path, command: str) -> dict:
     store = ArtifactStore(root)
     values: dict[str, float] = {}
     models: dict[str, dict] = {}
-    started = time.perf_counter()
-    for name in MODEL_NAMES:
-        print(f"training {name} with its default params ...", flush=True)
-        published = run_training(name, None, store, dataset=dataset, data_source=data)
+    trainings = [(model.name, model.kind, model.params) for model in DEFAULT_MODELS]
+    shipped_s = 0.0
+    for name, kind, params in [*trainings, *EXTRA_MODELS]:
+        print(f"training {name} ({kind}) with {params or 'its default params'} ...", flush=True)
+        published = run_training(name, params, store, kind=kind, dataset=dataset, data_source=data)
+        if (name, kind, params) in trainings:
+            shipped_s += published.wall_time_s
         metadata = store.get(name, published.version).metadata
         models[name] = {
             "version": published.version,
@@ -143,13 +228,16 @@ def run(data: str, root: Path, command: str) -> dict:
             "precision": metadata["training_precision"],
         }
         print(f"  {published.metrics} in {published.wall_time_s:.0f} s", flush=True)
-    total = time.perf_counter() - started
     for key, goal in GOALS.items():
         if goal.model is not None:
-            (values[key],) = models[goal.model]["metrics"].values()  # one test metric each
+            values[key] = models[goal.model]["metrics"][goal.key]
     (_, _), (x_test, y_test) = dataset
     values["classifier_shifted_accuracy"] = shifted_accuracy(store, x_test, y_test)
-    values["total_training_minutes"] = total / 60
+    values["dense_shifted_accuracy"] = shifted_accuracy(store, x_test, y_test, "classifier-dense")
+    values["dense_shifted_raw_accuracy"] = shifted_accuracy(
+        store, x_test, y_test, "classifier-dense", raw=True
+    )
+    values["total_training_minutes"] = shipped_s / 60
     return {
         "command": command,
         "machine": machine,
@@ -172,14 +260,15 @@ def markdown(report: dict) -> str:
     for key, goal in GOALS.items():
         shown = goal.shown_as.format(report["values"][key])
         seconds = f"{report['models'][goal.model]['total_s']:.0f} s" if goal.model else ""
-        met = "yes" if report["goals"][key] else "**no**"
+        met = {True: "yes", False: "**no**", None: ""}[report["goals"][key]]
         lines.append(
             f"| {goal.metric} | {shown} | {goal.seed} | {goal.anchor} | {goal.text()} "
             f"| {met} | {seconds} |"
         )
     lines += [
         "",
-        "Wall time per model covers training, evaluation, LiteRT export and publishing.",
+        "Wall time per model covers training, evaluation, LiteRT export and publishing; the "
+        "total counts the shipped names only (not few-label-1400 and few-label-add).",
         "Layers computed in: "
         + ", ".join(f"{name} {model['precision']}" for name, model in report["models"].items())
         + " (published in float32).",
@@ -213,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(report)
     (results / "quality.md").write_text(table)
     print(table)
-    return 0 if all(report["goals"].values()) else 1
+    return 0 if all(met is not False for met in report["goals"].values()) else 1
 
 
 if __name__ == "__main__":

@@ -103,8 +103,10 @@ class FewLabelParams(TrainingParams):
     )
     hidden_units: int = Field(256, ge=0, le=4096, description="0: a linear classifier.")
     dropout: float = Field(0.2, ge=0.0, lt=1.0)
+    # one full-MNIST trial on a 16-epoch VAE's latent, 10 labels per digit: 82.1% without,
+    # 84.3% with 5 rounds
     self_training_rounds: int = Field(
-        0,
+        5,
         ge=0,
         le=20,
         description="Rounds of self-training: each adds the unlabelled training images the "

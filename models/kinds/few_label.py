@@ -82,7 +82,7 @@ def _fit_head(
         .repeat()
         .batch(params.batch_size)
     )
-    history = head.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    history = head.fit(batches, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
     return head, float(history.history["loss"][-1])
 
 

@@ -30,7 +30,7 @@ def test_heads_answer_real_pairs(client, digits, route, operator, floor):
         )
         assert response.status_code == 200
         body = response.json()
-        assert body["model"] == {"name": route, "version": 1, "encoder_version": 1}
+        assert body["model"] == {"name": route, "version": 1, "kind": route, "encoder_version": 1}
         counted += 1
         correct += body["result"] == operator(int(label_a), int(label_b))
     assert counted >= PAIRS * 0.8

@@ -20,7 +20,7 @@ def test_classify_one_image(client, digits):
     assert body["digit"] == y[0] == 7
     assert len(body["probabilities"]) == 10
     assert abs(sum(body["probabilities"]) - 1.0) < 1e-4
-    assert body["model"] == {"name": "classifier", "version": 1}
+    assert body["model"] == {"name": "classifier", "version": 1, "kind": "classifier"}
 
 
 def test_classify_batch_keeps_order_and_reads_most_digits(client, digits):
@@ -44,7 +44,11 @@ def test_encode_then_decode_gives_back_the_digit(client, digits):
         encoded = client.post("/encode", files={"image": _upload(image)})
         assert encoded.status_code == 200
         body = encoded.json()
-        assert len(body["latent"]) == 32 and body["model"] == {"name": "autoencoder", "version": 1}
+        assert len(body["latent"]) == 32 and body["model"] == {
+            "name": "autoencoder",
+            "version": 1,
+            "kind": "autoencoder",
+        }
         assert all(0.0 <= value <= 1.0 for value in body["latent"])
         decoded = client.post(
             "/decode", json={"latent": body["latent"]}, headers={"Accept": "application/json"}

@@ -94,7 +94,7 @@ def test_a_head_keeps_its_own_encoder_when_the_autoencoder_moves(
 
     _wait_for(lambda: encode_version() == version)
     body = private_client.post("/add", files={"a": png, "b": png}).json()
-    assert body["model"] == {"name": "add", "version": 1, "encoder_version": 1}
+    assert body["model"] == {"name": "add", "version": 1, "kind": "add", "encoder_version": 1}
 
 
 def test_a_head_exported_with_other_signatures_is_refused_and_the_old_one_serves(

@@ -36,7 +36,7 @@ def test_activate_promotes_and_rolls_back(admin, private_store):
     ("path", "status", "detail"),
     [
         ("/models/classifier/versions/9/activate", 404, "model 'classifier' has no version 9"),
-        ("/models/divide/versions/1/activate", 404, "unknown model 'divide'"),
+        ("/models/divide/versions/1/activate", 404, "no model named 'divide'"),
         ("/models/classifier/versions/0/activate", 422, "invalid version '0'"),
         ("/models/classifier/versions/latest/activate", 422, "invalid version 'latest'"),
     ],

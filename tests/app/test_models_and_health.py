@@ -11,7 +11,17 @@ def test_models_lists_versions_metrics_and_lineage(client):
     response = client.get("/models")
     assert response.status_code == 200
     models = {model["name"]: model for model in response.json()}
-    assert list(models) == ["autoencoder", "classifier", "add", "multiply", "compare"]
+    assert list(models) == [
+        "add",
+        "autoencoder",
+        "classifier",
+        "classifier-dense",
+        "compare",
+        "few-label",
+        "multiply",
+        "vae",
+    ]
+    assert models["classifier-dense"]["kind"] == "classifier"
     assert models["classifier"]["active"] == models["classifier"]["serving"] == 1
     (version,) = models["classifier"]["versions"]
     assert version["metrics"]["test_accuracy"] > 0.9
@@ -25,7 +35,19 @@ def test_health_and_readiness(client):
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
-        "models": {"autoencoder": 1, "classifier": 1, "add": 1, "multiply": 1, "compare": 1},
+        "models": {
+            name: 1
+            for name in (
+                "add",
+                "autoencoder",
+                "classifier",
+                "classifier-dense",
+                "compare",
+                "few-label",
+                "multiply",
+                "vae",
+            )
+        },
     }
 
 

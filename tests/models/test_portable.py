@@ -52,9 +52,7 @@ def test_every_starter_loads_with_plain_keras(tmp_path):
 @pytest.mark.slow
 def test_every_freshly_trained_kind_loads_with_plain_keras(trained_root, tmp_path):
     paths = sorted(Path(trained_root).glob(f"*/*/{KERAS_FILE}"))
-    kinds = {
-        json.loads((path.parent / "metadata.json").read_text())["kind"] for path in paths
-    }
+    kinds = {json.loads((path.parent / "metadata.json").read_text())["kind"] for path in paths}
     assert kinds == {"autoencoder", "classifier", "vae", "few-label", "add", "multiply", "compare"}
     result = _load_elsewhere(paths, tmp_path)
     assert len(result["loaded"]) == len(paths) and result["handcalc_modules"] == []

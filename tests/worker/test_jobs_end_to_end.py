@@ -32,7 +32,13 @@ def _run_job_to_success(stack, digits):
 
     job = _wait(finished, 120, "the job to succeed", interval=0.1)
     assert {1, 2} <= epochs_seen  # progress advanced epoch by epoch while it ran
-    assert job["result"] == {"model": "classifier", "version": 2, "activated": True, "lineage": {}}
+    assert job["result"] == {
+        "model": "classifier",
+        "kind": "classifier",
+        "version": 2,
+        "activated": True,
+        "lineage": {},
+    }
     assert [entry["epoch"] for entry in job["history"]] == [1, 2, 3]
     assert 0.0 <= job["metrics"]["test_accuracy"] <= 1.0
     assert job["progress"]["fraction"] == 1.0

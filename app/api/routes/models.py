@@ -47,7 +47,8 @@ def _known(server: ModelServer, name: str) -> str:
     "", response_model=list[ModelInfo], summary="Every registered name, its versions and metrics"
 )
 def list_models(server: ServerDep) -> list[ModelInfo]:
-    return [_info(server, name) for name in server.store.names()]
+    names = sorted(set(server.store.names()) | set(server.status()))
+    return [_info(server, name) for name in names]
 
 
 @router.post(
