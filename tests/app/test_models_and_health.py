@@ -6,21 +6,24 @@ from app.main import create_app
 from app.settings import ApiSettings
 from tests.helpers import image_bytes
 
+# every name the test store holds (tests/conftest.py), in the order /models lists them
+SERVED_NAMES = [
+    "add",
+    "autoencoder",
+    "classifier",
+    "classifier-dense",
+    "compare",
+    "few-label",
+    "multiply",
+    "vae",
+]
+
 
 def test_models_lists_versions_metrics_and_lineage(client):
     response = client.get("/models")
     assert response.status_code == 200
     models = {model["name"]: model for model in response.json()}
-    assert list(models) == [
-        "add",
-        "autoencoder",
-        "classifier",
-        "classifier-dense",
-        "compare",
-        "few-label",
-        "multiply",
-        "vae",
-    ]
+    assert list(models) == SERVED_NAMES
     assert models["classifier-dense"]["kind"] == "classifier"
     assert models["classifier"]["active"] == models["classifier"]["serving"] == 1
     (version,) = models["classifier"]["versions"]
@@ -35,19 +38,7 @@ def test_health_and_readiness(client):
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
-        "models": {
-            name: 1
-            for name in (
-                "add",
-                "autoencoder",
-                "classifier",
-                "classifier-dense",
-                "compare",
-                "few-label",
-                "multiply",
-                "vae",
-            )
-        },
+        "models": dict.fromkeys(SERVED_NAMES, 1),
     }
 
 
