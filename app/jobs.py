@@ -111,7 +111,9 @@ class JobClient:
             status.history = info.get("history", [])
         if status.state == SUCCEEDED and isinstance(info, dict):
             status.result = {
-                key: info[key] for key in ("model", "kind", "version", "activated", "lineage")
+                # a worker of an earlier release returns no kind
+                key: info.get(key)
+                for key in ("model", "kind", "version", "activated", "lineage")
             }
             status.metrics = info.get("metrics", {})
             done = len(status.history)

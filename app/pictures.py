@@ -6,7 +6,7 @@ import io
 import math
 
 import numpy as np
-from fastapi import Response
+from fastapi import HTTPException, Response, status
 from PIL import Image
 
 GRID_GAP = 2  # pixels of background between the digits of a grid, before scaling
@@ -38,6 +38,20 @@ def grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
         left = (index % columns) * (width + GRID_GAP)
         sheet[top : top + height, left : left + width] = image
     return sheet
+
+
+def wants_json(accept: str | None) -> bool:
+    """Whether the client asked for JSON rather than the default PNG."""
+    return bool(accept and "application/json" in accept and "image/png" not in accept)
+
+
+def check_scale(scale: int, settings) -> None:
+    """Refuse a `scale` over HANDCALC_MAX_DECODE_SCALE (the PNG would be huge)."""
+    if scale > settings.max_decode_scale:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"scale {scale} is over the limit of {settings.max_decode_scale}",
+        )
 
 
 def png_response(pixels: np.ndarray, scale: int, served) -> Response:

@@ -22,7 +22,7 @@ import numpy as np
 
 from app.batching import MicroBatcher
 from models.catalog import LITERT_FILE
-from models.kinds import KINDS, LEGACY_KINDS, Kind
+from models.kinds import KINDS, LEGACY_KINDS, Kind, recorded_kind
 from models.registry import ArtifactStore, RegistryError
 from models.runtime import LiteModel
 
@@ -159,7 +159,7 @@ class ModelServer:
 
     def _load(self, name: str, version: int) -> Served:
         stored = self.store.get(name, version)  # checks every file's digest
-        kind_name = stored.metadata.get("kind") or LEGACY_KINDS.get(name)
+        kind_name = recorded_kind(name, stored.metadata)
         if kind_name not in KINDS:
             raise RegistryError(
                 f"{name} v{version} is of a kind this API does not know: {kind_name}"
@@ -226,9 +226,6 @@ class ModelServer:
         return {
             name: (s.version if (s := self._served.get(name)) else None) for name in sorted(names)
         }
-
-    def served(self) -> dict[str, Served]:
-        return dict(self._served)
 
     def failures(self) -> dict[str, str]:
         return {name: f"v{f.version}: {f.error}" for name, f in self._failures.items()}

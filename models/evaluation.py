@@ -25,10 +25,15 @@ def encode(encoder: keras.Model, images: np.ndarray) -> np.ndarray:
 
 def autoencoder_bce(autoencoder: keras.Model, images: np.ndarray) -> float:
     """Binary cross-entropy per pixel between images and their reconstructions."""
-    target = as_float_images(images).astype(np.float64)
-    reconstruction = np.clip(
-        predict(autoencoder, target.astype(np.float32)), _EPSILON, 1 - _EPSILON
-    )
+    target = as_float_images(images)
+    return pixel_bce(target, predict(autoencoder, target))
+
+
+def pixel_bce(target: np.ndarray, reconstruction: np.ndarray) -> float:
+    """Mean binary cross-entropy per pixel of a reconstruction of grey-level `target` (floats
+    in [0, 1]), in float64."""
+    target = np.asarray(target, np.float64)
+    reconstruction = np.clip(np.asarray(reconstruction, np.float64), _EPSILON, 1 - _EPSILON)
     losses = -(target * np.log(reconstruction) + (1 - target) * np.log(1 - reconstruction))
     return float(losses.mean())
 

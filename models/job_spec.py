@@ -6,13 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.kinds import KINDS, default_kind, get_kind
+from models.kinds import KINDS, default_kind, get_kind, settle_kind
 from models.names import NAME_PATTERN, NAME_RULE
 from models.params import source_version
-
-
-class KindConflict(ValueError):
-    """A job names a kind other than the one its registered name already has."""
 
 
 class TrainingJob(BaseModel):
@@ -65,17 +61,7 @@ class TrainingJob(BaseModel):
 
     def bind(self, stored_kind: str | None) -> TrainingJob:
         """This job with its kind settled against the kind the store records for the name."""
-        if stored_kind is not None and self.kind is not None and stored_kind != self.kind:
-            raise KindConflict(
-                f"model {self.model!r} is of kind {stored_kind}; a job cannot add a {self.kind} "
-                "version to it (pick another name for the new kind)"
-            )
-        kind = stored_kind or self.kind or default_kind(self.model)
-        if kind is None:
-            raise ValueError(
-                f"model {self.model!r} is new: say what it is with 'kind' "
-                f"(one of {', '.join(KINDS)})"
-            )
+        kind = settle_kind(self.model, stored_kind, self.kind).name
         bound = self.model_copy(update={"kind": kind})
         bound._check(kind)
         return bound

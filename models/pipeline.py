@@ -21,12 +21,12 @@ import tensorflow as tf
 from models.catalog import KERAS_FILE, LITERT_FILE
 from models.data import Dataset, digest, load_mnist
 from models.export import export_litert, max_difference
-from models.kinds import Kind, default_kind, get_kind
+from models.kinds import settle_kind
 from models.kinds.run import Run, load_keras_model
 from models.layers import portable
 from models.params import TrainingParams
 from models.precision import has_gpu
-from models.registry import ArtifactStore, Conflict
+from models.registry import ArtifactStore
 from models.training import Monitor, limit
 
 __all__ = ["Published", "load_keras_model", "run_training"]
@@ -45,17 +45,6 @@ class Published:
     activated: bool
     lineage: dict[str, int] = field(default_factory=dict)
     kind: str = ""
-
-
-def resolve_kind(store: ArtifactStore, name: str, kind: str | None = None) -> Kind:
-    """The kind of `name`: the store's record, else `kind`, else a shipped name's kind."""
-    stored = store.kind_of(name)
-    if stored is not None and kind is not None and stored != kind:
-        raise Conflict(f"model {name!r} is of kind {stored}, not {kind}")
-    chosen = stored or kind or default_kind(name)
-    if chosen is None:
-        raise ValueError(f"model {name!r} is new: name its kind")
-    return get_kind(chosen)
 
 
 def run_training(
@@ -78,7 +67,7 @@ def run_training(
     `encoder_version` (an autoencoder's) or `reader_version` (any other's) says.
     """
     started = time.perf_counter()
-    chosen = resolve_kind(store, name, kind)
+    chosen = settle_kind(name, store.kind_of(name), kind)
     if not isinstance(params, TrainingParams):
         params = chosen.validate_params(params)
     if dataset is None:

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from models.kinds import LEGACY_KINDS
+from models.kinds import recorded_kind
 from models.names import InvalidModelName, check_name, is_valid_name
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class ArtifactStore:
                 metadata = self._read_metadata(self._model_dir(name) / str(number), name, number)
             except CorruptVersion:
                 continue
-            return metadata.get("kind") or LEGACY_KINDS.get(name)
+            return recorded_kind(name, metadata)
         return None
 
     def versions(self, name: str) -> list[Version]:

@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     from models.data import load_mnist
-    from models.pipeline import resolve_kind, run_training
+    from models.kinds import settle_kind
+    from models.pipeline import run_training
     from models.registry import ArtifactStore
     from models.training import Monitor
 
@@ -91,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     published_now: dict[str, int] = {}
     for name in names:
         try:
-            kind = resolve_kind(store, name, arguments.kind)
-        except Exception as error:
+            kind = settle_kind(name, store.kind_of(name), arguments.kind)
+        except ValueError as error:
             print(error, file=sys.stderr)
             return 2
         shipped = DEFAULTS_BY_NAME.get(name)

@@ -47,9 +47,19 @@ class Monitor:
     should_stop: Callable[[], bool] | None = None
     poll_interval_s: float = 0.25
 
+    _last_poll: float = field(default=0.0, init=False, repr=False)
+
     def raise_if_cancelled(self) -> None:
         if self.should_stop is not None and self.should_stop():
             raise TrainingCancelled("training was cancelled")
+
+    def check(self) -> None:
+        """`raise_if_cancelled`, at most once every `poll_interval_s` (call it every batch)."""
+        now = time.monotonic()
+        if now - self._last_poll < self.poll_interval_s:
+            return
+        self._last_poll = now
+        self.raise_if_cancelled()
 
 
 @dataclass
@@ -66,18 +76,10 @@ class _MonitorCallback(keras.callbacks.Callback):
         super().__init__()
         self._monitor = monitor
         self._epochs = epochs
-        self._last_poll = 0.0
         self.history: list[dict[str, float]] = []
 
-    def _check(self) -> None:
-        now = time.monotonic()
-        if now - self._last_poll < self._monitor.poll_interval_s:
-            return
-        self._last_poll = now
-        self._monitor.raise_if_cancelled()
-
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._check()
+        self._monitor.check()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         metrics = {key: float(value) for key, value in (logs or {}).items()}
@@ -85,7 +87,7 @@ class _MonitorCallback(keras.callbacks.Callback):
         self.history.append({"epoch": epoch + 1, **metrics})
         if self._monitor.on_epoch is not None:
             self._monitor.on_epoch(epoch + 1, self._epochs, metrics)
-        self._check()
+        self._monitor.check()
 
 
 def seed_everything(seed: int) -> None:
@@ -117,7 +119,7 @@ def as_float_images(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / 255.0
 
 
-def _optimizer(
+def optimizer(
     params: TrainingParams, steps: int, warmup_steps: int = 0
 ) -> keras.optimizers.Optimizer:
     """Adam with cosine decay, after a linear warm-up from zero when `warmup_steps` > 0."""
@@ -207,7 +209,7 @@ def train_autoencoder(
     model = _build(build, params.precision)
     steps_per_epoch = math.ceil(len(fit_index) / params.batch_size)
     model.compile(
-        optimizer=_optimizer(params, steps_per_epoch * params.epochs),
+        optimizer=optimizer(params, steps_per_epoch * params.epochs),
         loss="binary_crossentropy",
         steps_per_execution=STEPS_PER_CALL,
     )
@@ -251,7 +253,7 @@ def train_classifier(
     model = _build(build, params.precision)
     steps = steps_per_epoch * params.epochs
     model.compile(
-        optimizer=_optimizer(params, steps),
+        optimizer=optimizer(params, steps),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=STEPS_PER_CALL,
@@ -331,10 +333,8 @@ def train_head(
     }
     # the reader starts trained and the layers after it do not: warming the learning rate up
     # over the first epoch keeps their first, random gradients from scrambling the reader
-    optimizer = _optimizer(params, steps_per_epoch * params.epochs, warmup_steps=steps_per_epoch)
-    model.compile(
-        optimizer=optimizer, loss=losses, metrics=metrics, steps_per_execution=STEPS_PER_CALL
-    )
+    adam = optimizer(params, steps_per_epoch * params.epochs, warmup_steps=steps_per_epoch)
+    model.compile(optimizer=adam, loss=losses, metrics=metrics, steps_per_execution=STEPS_PER_CALL)
     val_inputs = as_float_images(images[validation.pairs])
     val_targets = op.targets(validation.results)
     return _fit(model, params, dataset, steps_per_epoch, (val_inputs, val_targets), monitor, build)

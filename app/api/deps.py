@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.jobs import JobClient
@@ -58,6 +58,11 @@ def require_token(
 
 
 Authorized = Depends(require_token)
+
+ScaleQuery = Annotated[int, Query(ge=1, description="Enlarge the PNG this many times.")]
+AcceptHeader = Annotated[
+    str | None, Header(description="application/json for the pixels instead of a PNG.")
+]
 
 
 def model_query(default: str, route: str):

@@ -48,7 +48,8 @@ class Kind:
     serves: frozenset[str]
     """The inference routes a name of this kind can answer (`classify`, `encode`, ...)."""
     implementation: str
-    """Module with `train(run) -> Outcome` and `endpoints(model)`; it imports TensorFlow."""
+    """Module with `train(run) -> Outcome` and `endpoints(model)`, and `reader(model)` when
+    other kinds may read with this one's network; it imports TensorFlow."""
     summary: str
     reads_with: frozenset[str] = field(default_factory=frozenset)
     """Kinds whose network this kind may start its reader from (empty: needs none)."""
@@ -172,3 +173,30 @@ def default_kind(name: str) -> str | None:
     """The kind a name has without asking the store: a shipped name's, else None."""
     model = DEFAULTS_BY_NAME.get(name)
     return model.kind if model else None
+
+
+def recorded_kind(name: str, metadata: dict[str, Any]) -> str | None:
+    """The kind a version's metadata records; a version from before kinds were recorded
+    belongs to a name that was its kind."""
+    return metadata.get("kind") or LEGACY_KINDS.get(name)
+
+
+class KindConflict(ValueError):
+    """A kind other than the one its registered name already has."""
+
+
+def settle_kind(name: str, stored: str | None, requested: str | None = None) -> Kind:
+    """The kind of `name`: the one the store records, else the `requested` one, else a
+    shipped name's. A request that contradicts the store, or a new name with no kind at
+    all, is refused with a `ValueError` saying so."""
+    if stored is not None and requested is not None and stored != requested:
+        raise KindConflict(
+            f"model {name!r} is of kind {stored}; a {requested} version cannot be added to it "
+            "(pick another name for the new kind)"
+        )
+    chosen = stored or requested or default_kind(name)
+    if chosen is None:
+        raise ValueError(
+            f"model {name!r} is new: say what it is with 'kind' (one of {', '.join(KINDS)})"
+        )
+    return get_kind(chosen)

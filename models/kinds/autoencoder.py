@@ -25,6 +25,11 @@ def train(run: Run) -> Outcome:
     )
 
 
+def reader(model: keras.Model) -> keras.Model:
+    """What another model reads with: the encoder, image -> latent."""
+    return model.get_layer("encoder")
+
+
 def endpoints(model: keras.Model) -> dict:
     encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
     return {

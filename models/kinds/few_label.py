@@ -22,11 +22,13 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from models.evaluation import classifier_accuracy, predict
+from models.kinds.classifier import endpoints
 from models.kinds.run import SAMPLES, Outcome, Run
 from models.params import FewLabelParams
-from models.training import Monitor, Trained, as_float_images, limit, seed_everything
+from models.training import Monitor, Trained, as_float_images, limit, optimizer, seed_everything
 
-_BATCH = 1024
+__all__ = ["choose_labelled", "endpoints", "indices_digest", "train", "train_few_label"]
 
 
 def choose_labelled(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
@@ -74,8 +76,7 @@ def _fit_head(
 ) -> tuple[keras.Model, float]:
     keras.utils.set_random_seed(seed)
     head = build_head(features.shape[1], params.hidden_units, params.dropout)
-    schedule = keras.optimizers.schedules.CosineDecay(params.learning_rate, steps, alpha=0.05)
-    head.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy")
+    head.compile(optimizer=optimizer(params, steps), loss="sparse_categorical_crossentropy")
     batches = (
         tf.data.Dataset.from_tensor_slices((features, targets))
         .shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
@@ -106,7 +107,7 @@ def train_few_label(
     started = time.perf_counter()
     reader = keras.Model(reader.input, reader.output, name="reader")
     reader.trainable = False
-    readings = np.asarray(reader.predict(as_float_images(images), batch_size=_BATCH, verbose=0))
+    readings = np.asarray(predict(reader, as_float_images(images)))
     normalization = layers.Normalization(name="standardise")
     normalization.adapt(readings)  # unsupervised: the readings of every training image
     features = np.asarray(normalization(readings))
@@ -122,7 +123,7 @@ def train_few_label(
     unlabelled = np.setdiff1d(np.arange(len(images)), labelled_index)
     for round_number in range(1, rounds + 1):
         monitor.raise_if_cancelled()
-        probabilities = np.asarray(head.predict(features[unlabelled], batch_size=_BATCH, verbose=0))
+        probabilities = np.asarray(predict(head, features[unlabelled]))
         guesses, confidence = probabilities.argmax(axis=1), probabilities.max(axis=1)
         # each round trusts more of the unlabelled images: the surest share of each digit
         share = round_number / rounds
@@ -153,11 +154,9 @@ def train(run: Run) -> Outcome:
     images = limit(x_train, params)
     chosen = choose_labelled(limit(y_train, params), params.labels_per_class, params.seed)
     trained = train_few_label(params, reader, images, chosen, y_train[chosen], run.monitor)
-    probabilities = trained.model.predict(as_float_images(x_test), batch_size=_BATCH, verbose=0)
-    accuracy = float(np.mean(np.asarray(probabilities).argmax(axis=1) == y_test))
     return Outcome(
         trained,
-        {"test_accuracy": accuracy},
+        {"test_accuracy": classifier_accuracy(trained.model, x_test, y_test)},
         {"classify": as_float_images(x_test[:SAMPLES])},
         lineage,
         metadata={
@@ -168,12 +167,3 @@ def train(run: Run) -> Outcome:
             }
         },
     )
-
-
-def endpoints(model: keras.Model) -> dict:
-    return {
-        "classify": (
-            lambda image: {"probabilities": model(image, training=False)},
-            tf.TensorSpec([None, 28, 28], tf.float32, name="image"),
-        )
-    }

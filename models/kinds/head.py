@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from models import evaluation
+from models.builders import head_reader
 from models.kinds.run import SAMPLES, Outcome, Run
 from models.ops import draw_pairs, operation
 from models.params import TrainingParams
@@ -30,6 +31,11 @@ def train(run: Run) -> Outcome:
     return Outcome(
         trained, {"test_accuracy": accuracy}, {"predict": as_float_images(x_test[index])}, lineage
     )
+
+
+def reader(model: keras.Model) -> keras.Model:
+    """What another model reads with: the head's reader, fine-tuned from results alone."""
+    return head_reader(model)
 
 
 def endpoints(model: keras.Model) -> dict:

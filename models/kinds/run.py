@@ -11,7 +11,6 @@ from typing import Any
 import keras
 import numpy as np
 
-from models.builders import head_reader
 from models.catalog import KERAS_FILE
 from models.data import Dataset
 from models.kinds import Kind, get_kind
@@ -51,7 +50,8 @@ class Run:
                 f"a {self.kind.name} cannot read with {source!r}, of kind {kind}; it reads "
                 f"with one of kind {', '.join(sorted(self.kind.reads_with))}"
             )
-        return reader_network(kind, model), {source: stored.version, **stored.lineage}
+        reader = get_kind(kind).load().reader(model)
+        return reader, {source: stored.version, **stored.lineage}
 
 
 @dataclass
@@ -74,15 +74,3 @@ def load_keras_model(
     stored = store.resolve(name, version)
     model = keras.saving.load_model(stored.file(KERAS_FILE), compile=False, safe_mode=True)
     return model, stored
-
-
-def reader_network(kind: str | None, model: keras.Model) -> keras.Model:
-    """The part of a trained model that turns an image into its reading (a vector)."""
-    if kind == "autoencoder":
-        return model.get_layer("encoder")
-    if kind == "vae":
-        encoder = model.get_layer("encoder")
-        return keras.Model(encoder.input, encoder.output[0], name="vae_mean")
-    if kind is not None and get_kind(kind).serves & {"add", "multiply", "compare"}:
-        return head_reader(model)
-    raise ValueError(f"a {kind} has no reader to lend")

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from models.evaluation import pixel_bce, predict
 from models.kinds.run import SAMPLES, Outcome, Run
 from models.params import VaeParams
 from models.training import (
@@ -29,6 +30,7 @@ from models.training import (
     Trained,
     as_float_images,
     limit,
+    optimizer,
     seed_everything,
     split_validation,
 )
@@ -113,12 +115,9 @@ def train_vae(
     steps_per_epoch = math.ceil(len(fit_index) / params.batch_size)
     total_steps = steps_per_epoch * params.epochs
     warmup_steps = round(params.kl_warmup_epochs * steps_per_epoch)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        params.learning_rate, decay_steps=total_steps, alpha=0.05
-    )
-    optimizer = keras.optimizers.Adam(learning_rate=schedule)
-    optimizer.build(model.trainable_variables)
+    adam = optimizer(params, total_steps)
     variables = model.trainable_variables
+    adam.build(variables)
     noise = tf.random.Generator.from_seed(params.seed)
 
     @tf.function(jit_compile=params.jit_compile, reduce_retracing=True)
@@ -132,7 +131,7 @@ def train_vae(
             kl = _kl(mean, log_variance)
             loss = tf.reduce_mean(reconstruction + beta * kl)
         gradients = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        adam.apply_gradients(zip(gradients, variables, strict=True))
         return tf.reduce_mean(reconstruction), tf.reduce_mean(kl)
 
     batches = (
@@ -144,7 +143,6 @@ def train_vae(
     validation = images[val_index]
     history: list[dict[str, float]] = []
     step = 0
-    last_poll = 0.0
     for epoch in range(1, params.epochs + 1):
         totals = np.zeros(2)
         count = 0
@@ -154,9 +152,7 @@ def train_vae(
             totals += (float(reconstruction), float(kl))
             count += 1
             step += 1
-            if time.monotonic() - last_poll > monitor.poll_interval_s:
-                last_poll = time.monotonic()
-                monitor.raise_if_cancelled()
+            monitor.check()
         scores = elbo_terms(encoder, decoder, validation, seed=params.seed)
         metrics = {
             "loss": float(totals.sum() / count),
@@ -237,16 +233,13 @@ def evaluate(model: keras.Model, test_images: np.ndarray, *, iw_samples: int = 1
     encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
     images = as_float_images(test_images)
     scores = elbo_terms(encoder, decoder, images, seed=1)
-    mean, _log_variance = encoder.predict(images, batch_size=1000, verbose=0)
-    _logits, pixels = decoder.predict(mean, batch_size=1000, verbose=0)
-    clipped = np.clip(pixels.astype(np.float64), 1e-7, 1 - 1e-7)
-    target = images.astype(np.float64)
-    bce = -(target * np.log(clipped) + (1 - target) * np.log(1 - clipped)).mean()
+    mean, _log_variance = predict(encoder, images)
+    _logits, pixels = predict(decoder, mean)
     return {
         "test_negative_elbo": scores["negative_elbo"],
         "test_kl": scores["kl"],
         "test_reconstruction_nats": scores["reconstruction"],
-        "test_bce": float(bce),
+        "test_bce": pixel_bce(images, pixels),
         "test_iw_nll": importance_weighted_nll(encoder, decoder, images, samples=iw_samples),
     }
 
@@ -275,6 +268,12 @@ def train(run: Run) -> Outcome:
             }
         },
     )
+
+
+def reader(model: keras.Model) -> keras.Model:
+    """What another model reads with: the encoder's mean, image -> latent."""
+    encoder = model.get_layer("encoder")
+    return keras.Model(encoder.input, encoder.output[0], name="vae_mean")
 
 
 def endpoints(model: keras.Model) -> dict:

@@ -45,8 +45,14 @@ def test_submit_queues_a_job_and_lists_it(jobs_client):
         ({"model": "x" * 41, "kind": "classifier"}, "body.model: String should match pattern"),
         ({"model": "-dash", "kind": "classifier"}, "body.model: String should match pattern"),
         ({"model": "divide", "kind": "divider"}, "unknown kind 'divider'; the kinds are"),
-        ({"model": "add", "kind": "vae"}, "model 'add' is of kind add; a job cannot add a vae"),
-        ({"model": "vae", "kind": "classifier"}, "model 'vae' is of kind vae; a job cannot add a"),
+        (
+            {"model": "add", "kind": "vae"},
+            "model 'add' is of kind add; a vae version cannot be added",
+        ),
+        (
+            {"model": "vae", "kind": "classifier"},
+            "model 'vae' is of kind vae; a classifier version cannot",
+        ),
         ({"model": "my-vae", "kind": "vae", "params": {"latent_dim": 1}}, "params.latent_dim"),
         (
             {"model": "few", "kind": "few-label", "params": {"labels_per_class": 0}},

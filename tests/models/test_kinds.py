@@ -4,8 +4,8 @@ import importlib
 
 import pytest
 
-from models.job_spec import KindConflict, TrainingJob
-from models.kinds import DEFAULT_MODELS, KINDS, default_kind, get_kind
+from models.job_spec import TrainingJob
+from models.kinds import DEFAULT_MODELS, KINDS, KindConflict, default_kind, get_kind
 from models.names import InvalidModelName, check_name
 from models.registry import ArtifactStore, Conflict
 
@@ -15,6 +15,8 @@ def test_every_kind_has_a_module_that_trains_and_exports_it():
         module = importlib.import_module(kind.implementation)
         assert callable(module.train) and callable(module.endpoints), kind.name
         assert kind.serves, kind.name
+        for source in kind.reads_with:  # what it reads with lends a reader
+            assert callable(importlib.import_module(KINDS[source].implementation).reader)
         kind.validate_params()  # the defaults are valid
     for model in DEFAULT_MODELS:
         kind = get_kind(model.kind)
@@ -50,7 +52,9 @@ def test_a_job_knows_a_shipped_names_kind_and_asks_for_a_new_ones():
         TrainingJob(model="mine").bind(None)
     bound = TrainingJob(model="mine", params={"epochs": 2}).bind("vae")
     assert bound.kind == "vae" and bound.params["latent_dim"] == 16
-    with pytest.raises(KindConflict, match="'mine' is of kind vae; a job cannot add a classifier"):
+    with pytest.raises(
+        KindConflict, match="'mine' is of kind vae; a classifier version cannot be added"
+    ):
         TrainingJob(model="mine", kind="classifier").bind("vae")
 
 

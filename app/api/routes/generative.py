@@ -8,13 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, File, Header, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from app.api.deps import ServerDep, SettingsDep, model_query
-from app.api.routes.inference import check_scale, wants_json
+from app.api.deps import AcceptHeader, ScaleQuery, ServerDep, SettingsDep, model_query
 from app.api.schemas import Generated, GenerateRequest, model_ref
 from app.api.uploads import load_image
-from app.pictures import grid, png_response
+from app.pictures import check_scale, grid, png_response, wants_json
 
 router = APIRouter(tags=["generative"])
 
@@ -65,8 +64,8 @@ async def generate(
     body: GenerateRequest,
     server: ServerDep,
     settings: SettingsDep,
-    scale: Annotated[int, Query(ge=1, description="Enlarge the PNG this many times.")] = 1,
-    accept: Annotated[str | None, Header()] = None,
+    scale: ScaleQuery = 1,
+    accept: AcceptHeader = None,
 ) -> Response | Generated:
     """Each latent is drawn from N(0, temperature² I) with the seed and decoded; the same
     seed, count and temperature give the same digits."""
@@ -96,8 +95,8 @@ async def interpolate(
         Literal["linear", "spherical"], Query(description="A straight line, or a great circle.")
     ] = "spherical",
     model: Annotated[str, model_query("vae", "interpolate")] = "vae",
-    scale: Annotated[int, Query(ge=1, description="Enlarge the PNG this many times.")] = 1,
-    accept: Annotated[str | None, Header()] = None,
+    scale: ScaleQuery = 1,
+    accept: AcceptHeader = None,
 ) -> Response | Generated:
     """Both images are encoded to their latent means; the walk's points are decoded."""
     check_scale(scale, settings)

@@ -6,12 +6,12 @@ import math
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, Header, HTTPException, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, HTTPException, Response, UploadFile, status
 
-from app.api.deps import ServerDep, SettingsDep, model_query
+from app.api.deps import AcceptHeader, ScaleQuery, ServerDep, SettingsDep, model_query
 from app.api.schemas import Classification, DecodeRequest, Decoding, Encoding, model_ref
 from app.api.uploads import load_image, load_images
-from app.pictures import png_response
+from app.pictures import check_scale, png_response, wants_json
 
 router = APIRouter(tags=["digits"])
 
@@ -100,9 +100,9 @@ async def decode(
     body: DecodeRequest,
     server: ServerDep,
     settings: SettingsDep,
-    scale: Annotated[int, Query(ge=1, description="Enlarge the PNG this many times.")] = 1,
+    scale: ScaleQuery = 1,
     model: Annotated[str, model_query("autoencoder", "decode")] = "autoencoder",
-    accept: Annotated[str | None, Header()] = None,
+    accept: AcceptHeader = None,
 ) -> Response | Decoding:
     check_scale(scale, settings)
     served = server.for_route("decode", model)
@@ -111,19 +111,6 @@ async def decode(
     if wants_json(accept):
         return Decoding(pixels=pixels.tolist(), model=model_ref(served))
     return png_response(pixels, scale, served)
-
-
-def wants_json(accept: str | None) -> bool:
-    """Whether the client asked for JSON rather than the default PNG."""
-    return bool(accept and "application/json" in accept and "image/png" not in accept)
-
-
-def check_scale(scale: int, settings) -> None:
-    if scale > settings.max_decode_scale:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"scale {scale} is over the limit of {settings.max_decode_scale}",
-        )
 
 
 def checked_latent(values: list[float], spec: dict) -> np.ndarray:
