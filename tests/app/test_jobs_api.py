@@ -156,3 +156,17 @@ def test_training_and_management_need_the_token(jobs_client, trained_root, tmp_p
 def test_inference_stays_open_with_a_token_set(jobs_client):
     assert jobs_client.get("/models").status_code == 200
     assert jobs_client.get("/readyz").status_code == 200
+
+
+def test_a_result_from_a_worker_of_an_earlier_release_still_reads(jobs_client):
+    """Workers before kinds existed returned no `kind`; their results stay readable."""
+    from celery import states
+
+    job_id = jobs_client.post("/jobs", json={"model": "compare"}, headers=AUTH).json()["id"]
+    earlier = {"model": "compare", "version": 7, "activated": True, "lineage": {"add": 1}}
+    jobs_client.app.state.jobs.celery.backend.store_result(
+        job_id, {**earlier, "metrics": {"test_accuracy": 0.99}, "history": []}, states.SUCCESS
+    )
+    job = jobs_client.get(f"/jobs/{job_id}", headers=AUTH).json()
+    assert job["state"] == "succeeded"
+    assert job["result"] == {**earlier, "kind": None}
