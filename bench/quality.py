@@ -50,7 +50,8 @@ class Goal:
     def met(self, value: float) -> bool | None:
         if self.target is None:
             return None
-        return value <= self.target if self.lower_is_better else value >= self.target
+        # bool(): a numpy value compares to a numpy bool, which json cannot write
+        return bool(value <= self.target if self.lower_is_better else value >= self.target)
 
     def text(self) -> str:
         if self.target is None:

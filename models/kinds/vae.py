@@ -187,7 +187,7 @@ def elbo_terms(
             float(tf.reduce_sum(_bce_sum(batch, logits))),
             float(tf.reduce_sum(_kl(mean, log_variance))),
         )
-    reconstruction, kl = totals / len(images)
+    reconstruction, kl = (float(total) for total in totals / len(images))
     return {"negative_elbo": reconstruction + kl, "reconstruction": reconstruction, "kl": kl}
 
 

@@ -49,3 +49,11 @@ def test_the_export_encodes_and_decodes_as_keras_does(trained_root, digits):
     np.testing.assert_allclose(encoded["log_variance"], log_variance, atol=1e-4)
     decoded = lite.run("decode", latent=encoded["latent"])["pixels"]
     np.testing.assert_allclose(decoded, model(images)["pixels"], atol=1e-4)
+
+
+def test_the_elbo_terms_are_plain_floats_that_add_up(digits):
+    model = vae.build_vae(latent_dim=4, width=16)
+    images = (digits[0][:32] / 255.0).astype(np.float32)
+    terms = vae.elbo_terms(model.get_layer("encoder"), model.get_layer("decoder"), images)
+    assert all(type(value) is float for value in terms.values())
+    assert terms["negative_elbo"] == pytest.approx(terms["reconstruction"] + terms["kl"])
