@@ -1,9 +1,10 @@
 """Training jobs from the API's side: send them by name, follow them, cancel them.
 
 The API never imports the worker: it sends the task `handcalc.train` through the
-broker and reads its state from the result backend. A small journal under the
-state folder remembers which jobs this service accepted, so that unknown ids are
-404s and `GET /jobs` can list recent ones.
+broker and reads its state from the result backend. Each accepted job has a record
+(`app.job_records`) beside the results, which every API replica reads: unknown ids
+are 404s and `GET /jobs` lists them newest first. With Redis unreachable, every
+call here raises `BrokerUnavailable` within about a second (the routes answer 503).
 
 A job whose worker died mid-training stops sending heartbeats; once they are
 older than `job_heartbeat_timeout_s` the job is marked failed here, for good, and
@@ -14,16 +15,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
 from celery import Celery, states
 from celery.exceptions import WorkerLostError
+from kombu.exceptions import OperationalError
 
+from app.job_records import BrokerUnavailable, is_redis, job_records, unreachable
 from models.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
 from models.job_spec import TrainingJob
 from models.settings import Settings
@@ -44,10 +49,6 @@ _STATES = {
     states.REVOKED: CANCELLED_STATE,
     CANCELLED: CANCELLED_STATE,
 }
-
-
-class UnknownJob(LookupError):
-    pass
 
 
 class JobFinished(Exception):
@@ -72,27 +73,57 @@ class JobClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.celery = Celery("handcalc-api")
-        self.celery.conf.update(settings.celery_config())
-        self.journal = settings.state_dir.absolute() / "jobs"
-        self.journal.mkdir(parents=True, exist_ok=True)
+        config = settings.celery_config()
+        if is_redis(config["broker_url"]):
+            # fail fast when sending: no reconnection loop while a request waits
+            config["broker_transport_options"] = {
+                **config["broker_transport_options"],
+                "max_retries": 0,
+                "socket_connect_timeout": 1.0,
+                "socket_timeout": 1.0,
+            }
+        if is_redis(config["result_backend"]):
+            config.update(redis_socket_connect_timeout=1.0, redis_socket_timeout=1.0)
+            config["result_backend_transport_options"] = {
+                **config["result_backend_transport_options"],
+                "retry_policy": {"max_retries": 0},
+            }
+        self.celery.conf.update(config)
+        self.records = job_records(settings)
+        self.broker_url = config["broker_url"]
+
+    def check(self) -> None:
+        """Raise `BrokerUnavailable` unless jobs can be sent and followed now."""
+        self.records.check()
+        if is_redis(self.broker_url) and self.broker_url != self.celery.conf.result_backend:
+            with self._broker(), self.celery.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=0)
 
     def submit(self, job: TrainingJob) -> str:
+        """Send the job, then record it: a job that could not be sent is never listed."""
+        self.check()
         job_id = uuid.uuid4().hex
         record = {
             "id": job_id,
             "spec": job.model_dump(),
             "submitted": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
-        path = self.journal / f"{job_id}.json"
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record))
-        os.replace(temporary, path)
-        self.celery.send_task(TRAIN_TASK, args=[job.model_dump()], task_id=job_id)
+        with self._broker():
+            self.celery.send_task(TRAIN_TASK, args=[job.model_dump()], task_id=job_id, retry=False)
+        try:
+            self.records.add(record)
+        except BrokerUnavailable:
+            logger.error("job %s was sent but Redis went away before it was recorded", job_id)
+            raise
         return job_id
 
     def status(self, job_id: str) -> JobStatus:
-        record = self._record(job_id)
-        meta = self.celery.backend.get_task_meta(job_id)  # one read: state and info together
+        return self._status(self.records.get(job_id))
+
+    def _status(self, record: dict[str, Any]) -> JobStatus:
+        job_id = record["id"]
+        with self._broker():
+            meta = self.celery.backend.get_task_meta(job_id)  # one read: state and info together
         celery_state, info = meta["status"], meta.get("result")
         if celery_state == states.FAILURE:
             info = self.celery.backend.exception_to_python(info)
@@ -126,9 +157,9 @@ class JobClient:
             status = self._declare_lost(status)
         return status
 
-    def list(self, limit: int = 50) -> list[JobStatus]:
-        paths = sorted(self.journal.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        return [self.status(path.stem) for path in paths[:limit]]
+    def list(self, limit: int = 50, offset: int = 0) -> list[JobStatus]:
+        """Jobs newest first: `limit` of them after skipping `offset`."""
+        return [self._status(record) for record in self.records.page(limit, offset)]
 
     def cancel(self, job_id: str) -> JobStatus:
         status = self.status(job_id)
@@ -137,7 +168,8 @@ class JobClient:
         if status.state == QUEUED:
             reason = "cancelled while queued; it never ran"
             self._request_stop(job_id, CANCELLED_STATE, reason)
-            self.celery.backend.store_result(job_id, {"error": reason}, CANCELLED)
+            with self._broker():
+                self.celery.backend.store_result(job_id, {"error": reason}, CANCELLED)
             try:
                 self.celery.control.revoke(job_id)
             except Exception:  # the stop request alone is enough
@@ -147,15 +179,16 @@ class JobClient:
         return self.status(job_id)
 
     def close(self) -> None:
+        self.records.close()
         self.celery.close()
 
-    def _record(self, job_id: str) -> dict[str, Any]:
-        if not job_id.isalnum() or len(job_id) != 32:
-            raise UnknownJob(job_id)
+    @contextmanager
+    def _broker(self) -> Iterator[None]:
+        """Celery's and Redis' connection failures, as `BrokerUnavailable`."""
         try:
-            return json.loads((self.journal / f"{job_id}.json").read_text())
-        except FileNotFoundError:
-            raise UnknownJob(job_id) from None
+            yield
+        except (OperationalError, redis.ConnectionError, redis.TimeoutError, OSError) as error:
+            raise unreachable(self.broker_url, error) from error
 
     def _silent(self, info: Any) -> bool:
         if not isinstance(info, dict) or "heartbeat" not in info:
@@ -168,15 +201,17 @@ class JobClient:
             f"{self.settings.job_heartbeat_timeout_s:g} s); nothing was published"
         )
         self._request_stop(status.id, FAILED, reason)
-        self.celery.backend.mark_as_failure(status.id, WorkerLostError(reason))
+        with self._broker():
+            self.celery.backend.mark_as_failure(status.id, WorkerLostError(reason))
         logger.warning("job %s: %s", status.id, reason)
         status.state, status.error = FAILED, reason
         return status
 
     def _request_stop(self, job_id: str, state: str, reason: str) -> None:
-        self.celery.backend.set(
-            cancel_key(job_id), json.dumps({"state": state, "reason": reason}).encode()
-        )
+        with self._broker():
+            self.celery.backend.set(
+                cancel_key(job_id), json.dumps({"state": state, "reason": reason}).encode()
+            )
 
 
 def _describe_error(info: Any) -> str:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.routes import arithmetic, bench, generative, health, inference, jobs
 from app.api.routes import models as models_routes
+from app.job_records import BrokerUnavailable
 from app.jobs import JobClient
 from app.serving import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
@@ -28,6 +29,9 @@ model of a kind that can answer it. Send images as multipart
 uploads (PNG, JPEG, BMP, GIF, WebP or TIFF; dark ink on light paper or the reverse).
 Every answer names the model version that produced it.
 """
+
+BROKER_RETRY_AFTER_S = 5
+"""What a 503 from a job route asks the client to wait while the broker is down."""
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -72,6 +76,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @app.exception_handler(ModelUnavailable)
     async def model_unavailable(request: Request, error: ModelUnavailable) -> JSONResponse:
         return JSONResponse(status_code=503, content={"detail": str(error)})
+
+    @app.exception_handler(BrokerUnavailable)
+    async def broker_unavailable(request: Request, error: BrokerUnavailable) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": str(error)},
+            headers={"Retry-After": str(BROKER_RETRY_AFTER_S)},
+        )
 
     @app.exception_handler(UnknownModel)
     async def unknown_model(request: Request, error: UnknownModel) -> JSONResponse:

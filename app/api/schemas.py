@@ -177,10 +177,15 @@ class Readiness(BaseModel):
     model_config = _example(
         status="ready",
         models={"autoencoder": 1, "classifier": 1, "add": 1, "multiply": 1, "compare": 1},
+        jobs="available",
     )
 
     status: str
     models: dict[str, int | None]
+    jobs: str = Field(
+        description="'available', or 'unavailable: <why>' while the broker cannot be reached "
+        "(inference is unaffected)"
+    )
 
 
 class JobAccepted(BaseModel):

@@ -39,6 +39,7 @@ def test_health_and_readiness(client):
     assert ready.json() == {
         "status": "ready",
         "models": dict.fromkeys(SERVED_NAMES, 1),
+        "jobs": "available",  # the embedded broker: files under the state folder
     }
 
 

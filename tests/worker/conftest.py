@@ -41,6 +41,7 @@ class Stack:
     worker: subprocess.Popen | None = None
     api: subprocess.Popen | None = None
     logs: list[Path] = field(default_factory=list)
+    replicas: list[subprocess.Popen] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=lambda: {"Authorization": f"Bearer {TOKEN}"})
 
     @property
@@ -73,8 +74,30 @@ class Stack:
         )
         wait_until_ready(self.base, self.api, 60, log.read_text)
 
+    def start_replica(self) -> str:
+        """A second API process sharing only Redis and the artifact folder; its base URL."""
+        state = self.state.parent / f"replica-{len(self.replicas)}"
+        state.mkdir()
+        environment = {
+            **self.environment,
+            "HANDCALC_STATE_DIR": str(state),
+            "HANDCALC_ARTIFACT_ROOT": str(self.artifacts),
+        }
+        port = free_port()
+        log = state / "api.log"
+        process = subprocess.Popen(
+            api_command("127.0.0.1", port, workers=1),
+            env=environment,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        self.replicas.append(process)
+        base = f"http://127.0.0.1:{port}"
+        wait_until_ready(base, process, 60, log.read_text)
+        return base
+
     def stop(self) -> None:
-        for process in (self.api, self.worker):
+        for process in (*self.replicas, self.api, self.worker):
             if process is not None and process.poll() is None:
                 if process is self.worker:
                     os.killpg(process.pid, signal.SIGTERM)
@@ -109,7 +132,9 @@ class Stack:
         )
 
 
-def _make_stack(tmp_path: Path, trained_root: Path, broker_url: str | None):
+def _make_stack(
+    tmp_path: Path, trained_root: Path, broker_url: str | None, *, worker: bool = True
+) -> Stack:
     state = tmp_path / "state"
     state.mkdir()
     shutil.copytree(trained_root, state / "artifacts")
@@ -127,7 +152,8 @@ def _make_stack(tmp_path: Path, trained_root: Path, broker_url: str | None):
         environment["HANDCALC_BROKER_URL"] = broker_url
     stack = Stack(base=f"http://127.0.0.1:{port}", state=state, environment=environment)
     stack.start_api(port)
-    stack.start_worker()
+    if worker:
+        stack.start_worker()
     return stack
 
 
@@ -151,3 +177,56 @@ def embedded_stack(tmp_path, trained_root):
         yield stack
     finally:
         stack.stop()
+
+
+class RedisServer:
+    """A redis-server of the test's own on a spare port, appending every write to disk
+    (as compose runs it), so that it can be stopped and started again with its data."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--dir", str(self.folder),
+                "--appendonly", "yes",
+                "--appendfsync", "always",
+                "--save", "",
+            ],
+            stdout=(self.folder / "redis.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        _wait(lambda: _pings(client), 10, "the test's redis-server to start")
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: redis flushes its append-only file and exits
+            self.process.wait(timeout=10)
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+@pytest.fixture()
+def own_redis(tmp_path):
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

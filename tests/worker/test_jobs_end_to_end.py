@@ -108,3 +108,36 @@ def test_a_killed_worker_fails_its_job_and_publishes_nothing(redis_stack, digits
     redis_stack.start_worker()
     _run_job_to_success(redis_stack, digits)
     assert redis_stack.job(job_id)["state"] == "failed"
+
+
+def test_any_replica_follows_lists_and_cancels_any_job(redis_stack):
+    """Two API processes share only Redis and the artifacts: each sees the other's jobs."""
+    other = redis_stack.start_replica()
+    headers = redis_stack.headers
+    running = redis_stack.submit("classifier", **LONG_JOB)
+    queued = httpx.post(
+        f"{other}/jobs", json={"model": "classifier", "params": QUICK_JOB}, headers=headers
+    ).json()["id"]
+    _wait(
+        lambda: (
+            httpx.get(f"{other}/jobs/{running}", headers=headers).json()["progress"]["epoch"] >= 1
+        ),
+        120,
+        "the job to run",
+    )
+    for base in (redis_stack.base, other):
+        listed = httpx.get(f"{base}/jobs", headers=headers).json()
+        assert [job["id"] for job in listed] == [queued, running]  # newest first
+        page = httpx.get(f"{base}/jobs", params={"limit": 1, "offset": 1}, headers=headers)
+        assert [job["id"] for job in page.json()] == [running]
+    assert redis_stack.job(queued)["state"] == "queued"
+
+    cancelled = httpx.delete(f"{redis_stack.base}/jobs/{queued}", headers=headers)
+    assert cancelled.status_code == 202 and cancelled.json()["state"] == "cancelled"
+    stopping = httpx.delete(f"{other}/jobs/{running}", headers=headers)
+    assert stopping.status_code == 202
+    job = redis_stack.wait_for_job(running, {"cancelled", "failed", "succeeded"}, timeout=30)
+    assert job["state"] == "cancelled"
+    assert httpx.get(f"{other}/jobs/{queued}", headers=headers).json()["state"] == "cancelled"
+    bad_page = httpx.get(f"{other}/jobs", params={"limit": 0}, headers=headers)
+    assert bad_page.status_code == 422 and "limit" in bad_page.json()["detail"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.api.deps import ServerDep
+from app.api.deps import JobsDep, ServerDep
 from app.api.schemas import Health, Readiness
+from app.job_records import BrokerUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -22,7 +23,14 @@ def healthz() -> Health:
     summary="Every model is loaded",
     responses={503: {"description": "Some model is not loaded; `detail` names it and why."}},
 )
-def readyz(server: ServerDep) -> Readiness | JSONResponse:
+def readyz(server: ServerDep, jobs: JobsDep) -> Readiness | JSONResponse:
+    """Ready when every model is served. Training jobs are reported apart (`jobs`): with
+    the broker down, inference stays ready while the job routes answer 503."""
+    try:
+        jobs.check()
+        jobs_state = "available"
+    except BrokerUnavailable as error:
+        jobs_state = f"unavailable: {error}"
     serving = server.status()
     missing = [name for name, version in serving.items() if version is None]
     if missing:
@@ -30,6 +38,9 @@ def readyz(server: ServerDep) -> Readiness | JSONResponse:
         reasons = [f"{name} ({failures.get(name, 'never trained')})" for name in missing]
         return JSONResponse(
             status_code=503,
-            content={"detail": "not ready, models not loaded: " + ", ".join(reasons)},
+            content={
+                "detail": "not ready, models not loaded: " + ", ".join(reasons),
+                "jobs": jobs_state,
+            },
         )
-    return Readiness(status="ready", models=serving)
+    return Readiness(status="ready", models=serving, jobs=jobs_state)

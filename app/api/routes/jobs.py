@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, status
 
 from app.api.deps import Authorized, JobsDep, ServerDep
 from app.api.schemas import JobAccepted, JobView
-from app.jobs import JobFinished, UnknownJob
+from app.job_records import UnknownJob
+from app.jobs import JobFinished
 from models.job_spec import TrainingJob
 
-router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Authorized])
-
 _NOT_FOUND = {404: {"description": "No job with this id."}}
+_UNAVAILABLE = {
+    503: {"description": "The broker (Redis) cannot be reached; `detail` says which and why."}
+}
+
+
+router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Authorized], responses=_UNAVAILABLE)
 
 
 def _view(job_status) -> JobView:
@@ -38,8 +44,13 @@ def submit(job: TrainingJob, jobs: JobsDep, server: ServerDep) -> JobAccepted:
 
 
 @router.get("", response_model=list[JobView], summary="Recent jobs, newest first")
-def list_jobs(jobs: JobsDep, limit: int = 50) -> list[JobView]:
-    return [_view(job) for job in jobs.list(limit=max(1, min(limit, 500)))]
+def list_jobs(
+    jobs: JobsDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="Jobs in this page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Newer jobs to skip.")] = 0,
+) -> list[JobView]:
+    """Jobs accepted by any replica of the API, newest first, a page at a time."""
+    return [_view(job) for job in jobs.list(limit=limit, offset=offset)]
 
 
 @router.get("/{job_id}", response_model=JobView, responses=_NOT_FOUND, summary="One job")
