@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.routes import arithmetic, bench, generative, health, inference, jobs
 from app.api.routes import models as models_routes
+from app.body_limit import BodyLimitMiddleware
 from app.job_records import BrokerUnavailable
 from app.jobs import JobClient
 from app.serving import ModelServer, ModelUnavailable, UnknownModel, WrongKind
@@ -29,6 +30,9 @@ model of a kind that can answer it. Send images as multipart
 uploads (PNG, JPEG, BMP, GIF, WebP or TIFF; dark ink on light paper or the reverse).
 Every answer names the model version that produced it.
 """
+
+FORM_FIELD_BYTES = 64 * 1024
+"""Largest non-file multipart field (the only ones are short, such as a latent or `steps`)."""
 
 BROKER_RETRY_AFTER_S = 5
 """What a 503 from a job route asks the client to wait while the broker is down."""
@@ -66,7 +70,20 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             server.stop()
             app.state.jobs.close()
 
-    app = FastAPI(title="handcalc", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="handcalc",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        form_limits={
+            # a batch to /classify is the most files any route takes; one more still reaches
+            # the route, whose refusal names the batch limit
+            "max_files": settings.max_batch_images + 1,
+            "max_fields": settings.max_form_fields,
+            "max_part_size": FORM_FIELD_BYTES,
+        },
+    )
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.state.settings = settings
     for module in (inference, generative, arithmetic, jobs, models_routes, health):
         app.include_router(module.router)

@@ -9,6 +9,13 @@ class ApiSettings(Settings):
     max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     """Largest accepted image file; bigger uploads get 413."""
 
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    """Largest request body, counted while it streams in: a larger Content-Length gets 413
+    before any of it is read, and a chunked body is cut off with 413 once past it."""
+
+    max_form_fields: int = Field(16, ge=1, le=10_000)
+    """Most non-file fields in one multipart form (more: 400 naming the limit)."""
+
     max_pixels: int = Field(40_000_000, ge=784)
     """Largest accepted image in pixels, checked before decoding (decompression bombs)."""
 
