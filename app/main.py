@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from app.admission import AdmissionMiddleware
 from app.api.routes import arithmetic, bench, generative, health, inference, jobs
 from app.api.routes import models as models_routes
 from app.body_limit import BodyLimitMiddleware
@@ -84,6 +85,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         },
     )
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)  # outermost
     app.state.settings = settings
     for module in (inference, generative, arithmetic, jobs, models_routes, health):
         app.include_router(module.router)

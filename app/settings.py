@@ -13,6 +13,11 @@ class ApiSettings(Settings):
     """Largest request body, counted while it streams in: a larger Content-Length gets 413
     before any of it is read, and a chunked body is cut off with 413 once past it."""
 
+    max_in_flight: int = Field(512, ge=1, le=100_000)
+    """Requests one API process works on at once; one more gets 503 with Retry-After at once
+    and its connection closed (health probes are always let in). Measured with `python -m
+    bench.overload` (512 wrk clients, 2 cores): lower bounds answered fewer requests, later."""
+
     max_form_fields: int = Field(16, ge=1, le=10_000)
     """Most non-file fields in one multipart form (more: 400 naming the limit)."""
 
