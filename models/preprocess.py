@@ -30,6 +30,8 @@ MIN_INK_PIXELS = 3
 _ORIENTATION = 0x0112  # the EXIF tag
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 _SUPPORTED = "PNG, JPEG, BMP, GIF, WebP or TIFF"
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
+"""The only decoders Pillow may try: no FITS, PSD, ICNS, ... whatever an upload claims to be."""
 
 
 class ImageError(ValueError):
@@ -99,7 +101,7 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError as error:
         raise ImageError(f"the uploaded file is not an image; send a {_SUPPORTED} file") from error
     except Image.DecompressionBombError as error:
