@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.admission import AdmissionMiddleware
+from app.api.errors import EVERY_ROUTE, install_openapi
 from app.api.routes import arithmetic, bench, generative, health, inference, jobs
 from app.api.routes import models as models_routes
 from app.body_limit import BodyLimitMiddleware
@@ -76,6 +79,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        responses=EVERY_ROUTE,
         form_limits={
             # a batch to /classify is the most files any route takes; one more still reaches
             # the route, whose refusal names the batch limit
@@ -84,6 +88,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             "max_part_size": FORM_FIELD_BYTES,
         },
     )
+    install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)  # outermost
     app.state.settings = settings
@@ -114,6 +119,16 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": str(error)}
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = dict(error.headers or {})
+        if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            # Starlette names the methods of the first route on the path; list them all
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+        return JSONResponse(
+            status_code=error.status_code, content={"detail": error.detail}, headers=headers
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse(
@@ -122,6 +137,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         )
 
     return app
+
+
+def allowed_methods(app: FastAPI, scope: dict) -> list[str]:
+    """Every method the OpenAPI schema lists for this request's path (HEAD with GET)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, scope["path"]):
+            methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def _describe(error: RequestValidationError) -> str:

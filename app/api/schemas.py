@@ -62,7 +62,7 @@ class Encoding(BaseModel):
 
 class DecodeRequest(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"latent": [0.5] * 100}]}
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"latent": [0.5] * 100}]}
     )
 
     latent: list[float] = Field(
@@ -81,6 +81,7 @@ class Decoding(BaseModel):
 class GenerateRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON's types as the schema says them: no true for 1, no "3" for 3
         json_schema_extra={"examples": [{"count": 16, "seed": 7, "temperature": 1.0}]},
     )
 

@@ -112,3 +112,15 @@ def test_broken_json(client):
     )
     assert response.status_code == 422
     assert "JSON decode error" in response.json()["detail"]
+
+
+def test_wrong_method_lists_every_allowed_method(client):
+    response = client.put("/jobs")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert response.json() == {"detail": "Method Not Allowed"}
+
+
+def test_json_types_are_taken_as_the_schema_says(client):
+    response = client.post("/generate", json={"temperature": True})
+    assert response.status_code == 422 and "temperature" in response.json()["detail"]

@@ -13,12 +13,13 @@ import numpy as np
 from fastapi import APIRouter, File, UploadFile
 
 from app.api.deps import ServerDep, SettingsDep, model_query
+from app.api.errors import NAMED_MODEL
 from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts
 from app.api.uploads import load_image
 from app.serving import ModelServer, Served
 from models.ops import Reading, decode
 
-router = APIRouter(tags=["arithmetic"])
+router = APIRouter(tags=["arithmetic"], responses=NAMED_MODEL)
 
 ImageA = Annotated[UploadFile, File(description="The first digit.")]
 ImageB = Annotated[UploadFile, File(description="The second digit.")]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from app.api.deps import Authorized, JobsDep, ServerDep
+from app.api.errors import PROTECTED
 from app.api.schemas import JobAccepted, JobView
 from app.job_records import UnknownJob
 from app.jobs import JobFinished
@@ -19,7 +20,12 @@ _UNAVAILABLE = {
 }
 
 
-router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Authorized], responses=_UNAVAILABLE)
+router = APIRouter(
+    prefix="/jobs",
+    tags=["jobs"],
+    dependencies=[Authorized],
+    responses={**PROTECTED, **_UNAVAILABLE},
+)
 
 
 def _view(job_status) -> JobView:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from fastapi import APIRouter, HTTPException, Response, status
 
 from app.api.deps import Authorized, ServerDep
+from app.api.errors import PROTECTED, ErrorBody
 from app.api.schemas import ModelInfo, VersionInfo
 from app.serving import ModelServer
 from models.registry import Conflict, CorruptVersion, InvalidName, NotFound
@@ -43,6 +44,14 @@ def _known(server: ModelServer, name: str) -> str:
     return name
 
 
+_MANAGED = {
+    **PROTECTED,
+    404: {"model": ErrorBody, "description": "No such name or version."},
+    409: {"model": ErrorBody, "description": "The store refuses: active, in a lineage, corrupt."},
+    422: {"model": ErrorBody, "description": "A name or version that breaks the naming rule."},
+}
+
+
 @router.get(
     "", response_model=list[ModelInfo], summary="Every registered name, its versions and metrics"
 )
@@ -55,6 +64,7 @@ def list_models(server: ServerDep) -> list[ModelInfo]:
     "/{name}/versions/{version}/activate",
     response_model=ModelInfo,
     dependencies=[Authorized],
+    responses=_MANAGED,
     summary="Promote or roll back: make this version the active one",
 )
 def activate(name: str, version: str, server: ServerDep) -> ModelInfo:
@@ -68,6 +78,7 @@ def activate(name: str, version: str, server: ServerDep) -> ModelInfo:
     "/{name}/versions/{version}",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Authorized],
+    responses=_MANAGED,
     summary="Delete a version that is neither active nor in another version's lineage",
 )
 def delete_version(name: str, version: str, server: ServerDep) -> Response:
