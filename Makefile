@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format train starter-models bench-load bench-quality bench-steps clean
+.PHONY: install run test system-deps lint format train starter-models bench-load bench-quality bench-steps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ format: $(STAMP)
 run: $(STAMP)
 	$(BIN)/handcalc run --host $(HOST) --port $(PORT)
 
-test: lint
+# System programs the tests run for real: nginx (the load balancer) and redis-server (the
+# outage tests start their own).
+system-deps:
+	command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nginx-light)
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+
+test: lint system-deps
 	$(BIN)/pytest
 
 train: $(STAMP)

@@ -35,7 +35,7 @@ def dockerfile():
 
 def test_compose_services_run_real_commands(compose, capsys):
     services = compose["services"]
-    assert set(services) == {"redis", "api", "worker", "worker-gpu"}
+    assert set(services) == {"redis", "lb", "api", "worker", "worker-gpu"}
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["handcalc"] == "app.cli:main"
     for name in ("api", "worker", "worker-gpu"):
@@ -44,7 +44,12 @@ def test_compose_services_run_real_commands(compose, capsys):
         with pytest.raises(SystemExit) as exit_info:
             cli_main([command[1], "--help"])
         assert exit_info.value.code == 0
-    assert "8000:8000" in services["api"]["ports"]
+    assert "8000:8000" in services["lb"]["ports"] and "ports" not in services["api"]
+    assert services["api"]["deploy"]["replicas"] == 2
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in services["lb"]["volumes"]
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    limit = ApiSettings.model_fields["max_body_bytes"].default
+    assert f"client_max_body_size {limit // 2**20}m;" in nginx  # the API's own body limit
 
 
 def test_compose_sets_only_real_settings(compose):
@@ -62,6 +67,9 @@ def test_compose_volumes_line_up(compose):
     for service in services.values():
         for mount in service.get("volumes", []):
             volume = mount.split(":")[0]
+            if volume.startswith("./"):
+                assert (ROOT / volume).is_file(), volume
+                continue
             assert volume in declared, f"{volume} is not declared"
     roots = set()
     for name in ("api", "worker", "worker-gpu"):
