@@ -193,21 +193,10 @@ class ArtifactStore:
         files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.name != METADATA}
         if not files:
             raise RegistryError("nothing to publish: the staging folder is empty")
-        existing = self.kind_of(name)
-        if existing is not None and metadata.get("kind", existing) != existing:
-            raise Conflict(
-                f"model {name!r} is of kind {existing}; a {metadata['kind']} cannot be "
-                "published under that name"
-            )
+        check_kind(name, self.kind_of(name), metadata)
         number = max(self._version_numbers(name), default=0) + 1
         for _ in range(_MAX_PUBLISH_ATTEMPTS):
-            record = {
-                **metadata,
-                "name": name,
-                "version": number,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "files": files,
-            }
+            record = manifest(metadata, name, number, files)
             _write_json(staging / METADATA, record)
             try:
                 staging.rename(model_dir / str(number))
@@ -233,12 +222,7 @@ class ArtifactStore:
         number = validate_version(version)
         if not (self._model_dir(name) / str(number)).is_dir():
             raise NotFound(f"model {name!r} has no version {number}")
-        if self.active_version(name) == number:
-            raise Conflict(f"{name} v{number} is the active version; activate another first")
-        dependants = self.dependants(name, number)
-        if dependants:
-            listed = ", ".join(f"{v.name} v{v.version}" for v in dependants)
-            raise Conflict(f"{name} v{number} is in the lineage of {listed}")
+        check_deletable(name, number, self.active_version(name), self.dependants(name, number))
         path = self._model_dir(name) / str(number)
         trash = path.with_name(f"{TRASH_PREFIX}{number}-{time.time_ns()}")
         path.rename(trash)
@@ -320,14 +304,48 @@ class ArtifactStore:
             raise CorruptVersion(f"{name} v{number}: {METADATA} is missing") from error
         except (OSError, ValueError) as error:
             raise CorruptVersion(f"{name} v{number}: {METADATA} is unreadable ({error})") from error
-        if not isinstance(metadata, dict) or not isinstance(metadata.get("files"), dict):
-            raise CorruptVersion(f"{name} v{number}: {METADATA} lists no files")
-        if metadata.get("name") != name or metadata.get("version") != number:
-            raise CorruptVersion(
-                f"{name} v{number}: {METADATA} describes "
-                f"{metadata.get('name')!r} v{metadata.get('version')!r}"
-            )
-        return metadata
+        return check_manifest(metadata, name, number)
+
+
+def manifest(metadata: dict[str, Any], name: str, number: int, files: dict[str, str]) -> dict:
+    """The metadata a published version records: the job's, plus what the store vouches for."""
+    return {
+        **metadata,
+        "name": name,
+        "version": number,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files": files,
+    }
+
+
+def check_manifest(metadata: Any, name: str, number: int) -> dict[str, Any]:
+    """`metadata` if it is the manifest of `name` v`number`, else CorruptVersion."""
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("files"), dict):
+        raise CorruptVersion(f"{name} v{number}: {METADATA} lists no files")
+    if metadata.get("name") != name or metadata.get("version") != number:
+        raise CorruptVersion(
+            f"{name} v{number}: {METADATA} describes "
+            f"{metadata.get('name')!r} v{metadata.get('version')!r}"
+        )
+    return metadata
+
+
+def check_kind(name: str, existing: str | None, metadata: dict[str, Any]) -> None:
+    """A name's kind never changes: Conflict if `metadata` records another."""
+    if existing is not None and metadata.get("kind", existing) != existing:
+        raise Conflict(
+            f"model {name!r} is of kind {existing}; a {metadata['kind']} cannot be "
+            "published under that name"
+        )
+
+
+def check_deletable(name: str, number: int, active: int | None, dependants: list) -> None:
+    """Conflict unless `name` v`number` is neither active nor in another version's lineage."""
+    if active == number:
+        raise Conflict(f"{name} v{number} is the active version; activate another first")
+    if dependants:
+        listed = ", ".join(f"{v.name} v{v.version}" for v in dependants)
+        raise Conflict(f"{name} v{number} is in the lineage of {listed}")
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:
