@@ -21,7 +21,7 @@ import sys
 import time
 
 from app.settings import ApiSettings
-from models.registry import ArtifactStore
+from models.stores import open_store
 
 TOKEN_FILE = "api-token"
 # One API process: its event loop reads uploads on one core while LiteRT computes on the
@@ -109,7 +109,7 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def list_models(arguments: argparse.Namespace) -> int:
-    store = ArtifactStore(ApiSettings().artifacts)
+    store = open_store(ApiSettings())
     print(f"{'model':<18} {'kind':<12} {'version':>7}  {'active':<6}  metrics")
     for name in store.names():
         active = store.active_version(name)

@@ -22,7 +22,8 @@ from app.job_records import BrokerUnavailable
 from app.jobs import JobClient
 from app.serving import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
-from models.registry import ArtifactStore
+from models.registry import StoreUnavailable
+from models.stores import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = ArtifactStore(settings.artifacts)
+        store = open_store(settings)
         if settings.starter_dir and settings.starter_dir.is_dir() and not store.names():
             seeded = store.seed(settings.starter_dir)
             logger.info("seeded the empty artifact store with starter models: %s", seeded)
@@ -106,6 +107,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         return JSONResponse(
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             content={"detail": str(error)},
+            headers={"Retry-After": str(BROKER_RETRY_AFTER_S)},
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, error: StoreUnavailable) -> JSONResponse:
+        detail = f"the artifact store cannot be reached ({error}); inference goes on"
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": detail},
             headers={"Retry-After": str(BROKER_RETRY_AFTER_S)},
         )
 

@@ -23,7 +23,7 @@ import numpy as np
 from app.batching import MicroBatcher
 from models.catalog import LITERT_FILE
 from models.kinds import KINDS, LEGACY_KINDS, Kind, recorded_kind
-from models.registry import ArtifactStore, RegistryError
+from models.registry import ArtifactStore, RegistryError, StoreUnavailable
 from models.runtime import LiteModel
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class ModelServer:
         self._interval_s = interval_s
         self._served: dict[str, Served] = {}
         self._failures: dict[str, _Failure] = {}
+        self._store_down = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
@@ -129,7 +130,17 @@ class ModelServer:
     def refresh(self) -> None:
         """Bring every registered name in line with its `active` alias."""
         with self._refresh_lock:
-            for name in self.store.names():
+            try:
+                names = self.store.names()
+            except StoreUnavailable as error:
+                if not self._store_down:
+                    logger.warning("artifact store unreachable, serving what is loaded: %s", error)
+                self._store_down = True
+                return
+            if self._store_down:
+                logger.info("the artifact store is reachable again")
+                self._store_down = False
+            for name in names:
                 try:
                     wanted = self.store.active_version(name)
                 except RegistryError:

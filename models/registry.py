@@ -60,6 +60,10 @@ class CorruptVersion(RegistryError):
     """A version folder that is incomplete or whose files do not match their digests."""
 
 
+class StoreUnavailable(RegistryError):
+    """The store (an object store) cannot be reached or refused the credentials."""
+
+
 class Conflict(RegistryError):
     """An operation the store's rules forbid, such as deleting a version in use."""
 

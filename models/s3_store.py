@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from models.kinds import recorded_kind
@@ -45,6 +46,7 @@ from models.registry import (
     CorruptVersion,
     NotFound,
     RegistryError,
+    StoreUnavailable,
     Version,
     check_deletable,
     check_kind,
@@ -59,10 +61,6 @@ logger = logging.getLogger(__name__)
 
 _MAX_PUBLISH_ATTEMPTS = 1000
 _COMPLETE = ".complete"
-
-
-class StoreUnavailable(RegistryError):
-    """The object store cannot be reached or refused the credentials."""
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -82,7 +80,11 @@ class S3ArtifactStore:
         self.url = url
         self.bucket, self.prefix = split_url(url)
         self.root = Path(cache_dir)  # where versions are downloaded to; staging lives here too
-        self.client = client or boto3.client("s3")
+        self.client = client or boto3.client(
+            "s3",
+            # a store that is down is reported in seconds (the API keeps serving meanwhile)
+            config=Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 3}),
+        )
         self._aliases: dict[str, tuple[str, int | None]] = {}  # name -> (ETag, version)
 
     # Reading -----------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,8 +17,13 @@ class Settings(BaseSettings):
     state_dir: Path = Path("var")
     """Local state (artifact store, embedded broker, job journal) when nothing else is set."""
 
-    artifact_root: Path | None = None
-    """Root of the versioned artifact store; defaults to `<state_dir>/artifacts`."""
+    artifact_root: str | None = None
+    """The versioned artifact store: a folder, or `s3://bucket/prefix` on S3 or an
+    S3-compatible server (credentials and endpoint from the standard AWS_* variables);
+    defaults to the folder `<state_dir>/artifacts`."""
+
+    artifact_cache: Path | None = None
+    """Where versions from an S3 store are downloaded to; defaults to `<state_dir>/cache`."""
 
     data: Path | None = None
     """MNIST: a Keras-layout `mnist.npz` or a folder holding the four IDX files."""
@@ -40,12 +46,26 @@ class Settings(BaseSettings):
     job_heartbeat_timeout_s: float = Field(60.0, ge=1.0)
     """A running job whose worker has been silent this long is marked failed."""
 
+    @field_validator("artifact_root", mode="before")
+    @classmethod
+    def _location_as_text(cls, value: object) -> object:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+
     @property
-    def artifacts(self) -> Path:
-        root = (
-            self.artifact_root if self.artifact_root is not None else self.state_dir / "artifacts"
-        )
+    def artifacts_on_s3(self) -> bool:
+        return bool(self.artifact_root) and self.artifact_root.startswith("s3://")
+
+    @property
+    def artifacts(self) -> Path | str:
+        """The store's folder (absolute), or its s3:// URL."""
+        if self.artifacts_on_s3:
+            return self.artifact_root
+        root = Path(self.artifact_root) if self.artifact_root else self.state_dir / "artifacts"
         return root.absolute()
+
+    @property
+    def cache(self) -> Path:
+        return (self.artifact_cache or self.state_dir / "cache").absolute()
 
     def celery_config(self) -> dict:
         """The Celery configuration both the API (sending) and the workers (running) use."""

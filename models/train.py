@@ -80,11 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     from models.data import load_mnist
     from models.kinds import settle_kind
     from models.pipeline import run_training
-    from models.registry import ArtifactStore
+    from models.stores import open_store
     from models.training import Monitor
 
     settings = Settings()
-    store = ArtifactStore(arguments.root or settings.artifacts)
+    store = open_store(settings, arguments.root)
     source = arguments.data or settings.data
     dataset = load_mnist(source)
     overrides = dict(arguments.set)

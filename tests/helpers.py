@@ -1,5 +1,7 @@
 """Small helpers for building test inputs."""
 
+import contextlib
+
 import numpy as np
 
 
@@ -45,3 +47,33 @@ def wait_until_ready(base: str, process, timeout: float, describe) -> None:
             process.kill()
             raise AssertionError(f"{base} did not get ready:\n{describe()}")
         time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def s3_server():
+    """A real S3 API server (moto in server mode) on a spare port; its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+S3_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+def s3_client(endpoint: str):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
+        **S3_CREDENTIALS,
+    )

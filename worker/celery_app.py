@@ -11,8 +11,8 @@ import logging
 from celery import Celery
 from celery.signals import worker_ready
 
-from models.registry import ArtifactStore
 from models.settings import Settings
+from models.stores import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,6 @@ app = celery_app  # what `celery -A worker.celery_app` looks for
 @worker_ready.connect
 def _clean_leftovers(**_: object) -> None:
     """Staging folders of jobs killed mid-publish are removed when a worker starts."""
-    removed = ArtifactStore(settings.artifacts).clean_staging(older_than_s=0)
+    removed = open_store(settings).clean_staging(older_than_s=0)
     if removed:
         logger.info("removed %d staging folders left by earlier jobs", removed)

@@ -13,7 +13,7 @@ from celery.exceptions import Ignore, SoftTimeLimitExceeded, WorkerLostError
 
 from models.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
 from models.job_spec import TrainingJob
-from models.registry import ArtifactStore
+from models.stores import open_store
 from worker.celery_app import celery_app, settings
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     if request is not None:  # cancelled while queued, or given up on and delivered again
         _end(self, request["state"], request["reason"])
 
-    store = ArtifactStore(settings.artifacts)
+    store = open_store(settings)
     spec = TrainingJob.model_validate(job)
     spec = spec.bind(store.kind_of(spec.model))
     with JobReporter(self, spec.params["epochs"]) as reporter:

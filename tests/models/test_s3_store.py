@@ -5,41 +5,24 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
-from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from models.registry import ArtifactStore, Conflict, CorruptVersion, NotFound, file_digest
 from models.s3_store import S3ArtifactStore, StoreUnavailable, split_url
-from tests.helpers import free_port
+from tests.helpers import free_port, s3_client, s3_server
 
 BUCKET = "handcalc-test"
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-def _client(endpoint: str):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
-    )
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture()
 def s3_store(s3_endpoint, tmp_path, request):
-    client = _client(s3_endpoint)
+    client = s3_client(s3_endpoint)
     bucket = f"{BUCKET}-{abs(hash(request.node.name)) % 10**8}"
     client.create_bucket(Bucket=bucket)
     return S3ArtifactStore(f"s3://{bucket}/models", tmp_path / "cache", client=client)
@@ -148,7 +131,7 @@ def test_altered_files_are_never_loaded(s3_store):
 
 
 def test_an_unreachable_store_says_so(tmp_path):
-    client = _client(f"http://127.0.0.1:{free_port()}")
+    client = s3_client(f"http://127.0.0.1:{free_port()}")
     store = S3ArtifactStore("s3://nowhere/models", tmp_path, client=client)
     with pytest.raises(StoreUnavailable, match="cannot"):
         store.names()
