@@ -35,7 +35,9 @@ def dockerfile():
 
 def test_compose_services_run_real_commands(compose, capsys):
     services = compose["services"]
-    assert set(services) == {"redis", "lb", "api", "worker", "worker-gpu"}
+    assert set(services) == {
+        "redis", "minio", "minio-bucket", "lb", "api", "worker", "worker-gpu"
+    }  # fmt: skip
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["handcalc"] == "app.cli:main"
     for name in ("api", "worker", "worker-gpu"):
@@ -73,19 +75,23 @@ def test_compose_volumes_line_up(compose):
             assert volume in declared, f"{volume} is not declared"
     roots = set()
     for name in ("api", "worker", "worker-gpu"):
-        root = services[name]["environment"]["HANDCALC_ARTIFACT_ROOT"]
-        assert f"artifacts:{root}" in services[name]["volumes"]
-        assert services[name]["environment"]["HANDCALC_BROKER_URL"].startswith("redis://redis:")
-        roots.add(root)
-    assert len(roots) == 1  # API and workers share one store
+        environment = services[name]["environment"]
+        roots.add(environment["HANDCALC_ARTIFACT_ROOT"])
+        assert environment["AWS_ENDPOINT_URL"] == "http://minio:9000"
+        assert environment["HANDCALC_BROKER_URL"].startswith("redis://redis:")
+        assert services[name]["depends_on"]["minio-bucket"]["condition"] == (
+            "service_completed_successfully"
+        )
+    assert roots == {"s3://handcalc/models"}  # API and workers share one store
+    assert "store/handcalc" in " ".join(services["minio-bucket"]["command"])  # its bucket
 
 
 def test_compose_health_restart_and_gpu(compose):
     services = compose["services"]
-    for name in ("redis", "api"):
+    for name in ("redis", "minio", "api"):
         assert services[name]["healthcheck"]["test"]
-    for service in services.values():
-        assert service["restart"] == "unless-stopped"
+    for name, service in services.items():
+        assert service["restart"] == ("no" if name == "minio-bucket" else "unless-stopped")
     gpu = services["worker-gpu"]
     assert gpu["profiles"] == ["gpu"]
     device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
