@@ -75,13 +75,15 @@ class Stack:
         wait_until_ready(self.base, self.api, 60, log.read_text)
 
     def start_replica(self) -> str:
-        """A second API process sharing only Redis and the artifact folder; its base URL."""
+        """A second API process sharing only Redis and the artifact store; its base URL."""
         state = self.state.parent / f"replica-{len(self.replicas)}"
         state.mkdir()
         environment = {
             **self.environment,
             "HANDCALC_STATE_DIR": str(state),
-            "HANDCALC_ARTIFACT_ROOT": str(self.artifacts),
+            "HANDCALC_ARTIFACT_ROOT": self.environment.get(
+                "HANDCALC_ARTIFACT_ROOT", str(self.artifacts)
+            ),
         }
         port = free_port()
         log = state / "api.log"
@@ -133,7 +135,12 @@ class Stack:
 
 
 def _make_stack(
-    tmp_path: Path, trained_root: Path, broker_url: str | None, *, worker: bool = True
+    tmp_path: Path,
+    trained_root: Path,
+    broker_url: str | None,
+    *,
+    worker: bool = True,
+    extra: dict[str, str] | None = None,
 ) -> Stack:
     state = tmp_path / "state"
     state.mkdir()
@@ -150,6 +157,7 @@ def _make_stack(
     }
     if broker_url:
         environment["HANDCALC_BROKER_URL"] = broker_url
+    environment.update(extra or {})
     stack = Stack(base=f"http://127.0.0.1:{port}", state=state, environment=environment)
     stack.start_api(port)
     if worker:
