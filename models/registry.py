@@ -105,7 +105,29 @@ def file_digest(path: Path) -> str:
     return "sha256:" + hasher.hexdigest()
 
 
-class ArtifactStore:
+class StoreQueries:
+    """What every store answers from its own `names`, `versions`, `get` and `active_version`."""
+
+    def resolve(self, name: str, version: int | str = ALIAS, *, verify: bool = True) -> Version:
+        """A version by number or by the alias `active`."""
+        if version == ALIAS:
+            number = self.active_version(name)
+            if number is None:
+                raise NotFound(f"model {name!r} has no active version")
+            return self.get(name, number, verify=verify)
+        return self.get(name, version, verify=verify)
+
+    def dependants(self, name: str, version: int) -> list[Version]:
+        """Versions of any model whose lineage names `name` at `version`."""
+        return [
+            other
+            for other_name in self.names()
+            for other in self.versions(other_name)
+            if other.lineage.get(name) == version
+        ]
+
+
+class ArtifactStore(StoreQueries):
     """Versioned model artifacts under one root folder."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -166,15 +188,6 @@ class ArtifactStore:
             logger.warning("ignoring malformed alias %s", alias)
             return None
 
-    def resolve(self, name: str, version: int | str = ALIAS, *, verify: bool = True) -> Version:
-        """A version by number or by the alias `active`."""
-        if version == ALIAS:
-            number = self.active_version(name)
-            if number is None:
-                raise NotFound(f"model {name!r} has no active version")
-            return self.get(name, number, verify=verify)
-        return self.get(name, version, verify=verify)
-
     # Writing -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -231,15 +244,6 @@ class ArtifactStore:
         trash = path.with_name(f"{TRASH_PREFIX}{number}-{time.time_ns()}")
         path.rename(trash)
         shutil.rmtree(trash, ignore_errors=True)
-
-    def dependants(self, name: str, version: int) -> list[Version]:
-        """Versions of any model whose lineage names `name` at `version`."""
-        return [
-            other
-            for other_name in self.names()
-            for other in self.versions(other_name)
-            if other.lineage.get(name) == version
-        ]
 
     def seed(self, source: str | os.PathLike[str]) -> list[str]:
         """Copy every model of another store that this one lacks entirely, alias included.

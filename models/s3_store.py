@@ -46,6 +46,7 @@ from models.registry import (
     CorruptVersion,
     NotFound,
     RegistryError,
+    StoreQueries,
     StoreUnavailable,
     Version,
     check_deletable,
@@ -73,7 +74,7 @@ def split_url(url: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-class S3ArtifactStore:
+class S3ArtifactStore(StoreQueries):
     """Versioned model artifacts in one bucket under one prefix, cached on local disk."""
 
     def __init__(self, url: str, cache_dir: str | os.PathLike[str], client: Any = None) -> None:
@@ -153,14 +154,6 @@ class S3ArtifactStore:
         self._aliases[name] = (response["ETag"], number)
         return number
 
-    def resolve(self, name: str, version: int | str = ALIAS, *, verify: bool = True) -> Version:
-        if version == ALIAS:
-            number = self.active_version(name)
-            if number is None:
-                raise NotFound(f"model {name!r} has no active version")
-            return self.get(name, number, verify=verify)
-        return self.get(name, version, verify=verify)
-
     # Writing -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -231,14 +224,6 @@ class S3ArtifactStore:
                 digest = "sha256:" + item["Key"].rsplit("/", 1)[1]
                 if digest not in in_use:
                     self._call("delete_object", Bucket=self.bucket, Key=item["Key"])
-
-    def dependants(self, name: str, version: int) -> list[Version]:
-        return [
-            other
-            for other_name in self.names()
-            for other in self.versions(other_name)
-            if other.lineage.get(name) == version
-        ]
 
     def seed(self, source: str | os.PathLike[str]) -> list[str]:
         """Upload every model of a local store that this one lacks entirely, alias included."""

@@ -77,3 +77,28 @@ def s3_client(endpoint: str):
         config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
         **S3_CREDENTIALS,
     )
+
+
+@contextlib.contextmanager
+def api_process(folder, environment: dict, *arguments: str):
+    """A real uvicorn API process with `environment` on top of this one's; (base, log)."""
+    import os
+    import subprocess
+
+    from app.cli import api_command
+
+    port = free_port()
+    log = folder / f"api-{port}.log"
+    process = subprocess.Popen(
+        [*api_command("127.0.0.1", port, workers=1), *arguments],
+        env={**os.environ, **environment},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process, 90, log.read_text)
+        yield base, log
+    finally:
+        process.kill()
+        process.wait()

@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 
 import httpx
 import pytest
 
-from app.cli import api_command
-from tests.helpers import free_port, image_bytes, wait_until_ready
+from tests.helpers import api_process, image_bytes
 
 MAX_IN_FLIGHT = 4
 
 
 @pytest.fixture(scope="module")
 def narrow_server(trained_root, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("admission") / "api.log"
     environment = {
-        **os.environ,
         "HANDCALC_ARTIFACT_ROOT": str(trained_root),
         "HANDCALC_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
     }
-    process = subprocess.Popen(
-        [*api_command("127.0.0.1", port, workers=1), "--no-access-log"],
-        env=environment,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_until_ready(base, process, 60, log.read_text)
-    yield base
-    process.kill()
-    process.wait()
+    folder = tmp_path_factory.mktemp("admission")
+    with api_process(folder, environment, "--no-access-log") as (base, _log):
+        yield base
 
 
 def test_overload_is_refused_at_once_and_admitted_requests_are_answered(narrow_server, digits):

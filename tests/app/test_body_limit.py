@@ -4,17 +4,14 @@ the limit is refused before any body is sent, and a chunked stream is cut off ne
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import subprocess
 import time
 
 import httpx
 import pytest
 
-from app.cli import api_command
-from tests.helpers import free_port, image_bytes, wait_until_ready
+from tests.helpers import api_process, image_bytes
 
 LIMIT = 1024 * 1024
 CHUNK = 64 * 1024
@@ -22,23 +19,12 @@ CHUNK = 64 * 1024
 
 @pytest.fixture(scope="module")
 def small_server(trained_root, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("body-limit") / "api.log"
     environment = {
-        **os.environ,
         "HANDCALC_ARTIFACT_ROOT": str(trained_root),
         "HANDCALC_MAX_BODY_BYTES": str(LIMIT),
     }
-    process = subprocess.Popen(
-        api_command("127.0.0.1", port, workers=1),
-        env=environment,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    wait_until_ready(f"http://127.0.0.1:{port}", process, 60, log.read_text)
-    yield port, log
-    process.kill()
-    process.wait()
+    with api_process(tmp_path_factory.mktemp("body-limit"), environment) as (base, log):
+        yield int(base.rsplit(":", 1)[1]), log
 
 
 def _response(connection: socket.socket) -> tuple[int, dict]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import api_command
-from tests.helpers import free_port, wait_until_ready
+from tests.helpers import api_process
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 TOKEN = "schemathesis-token-0123456789"
@@ -22,25 +20,13 @@ TOKEN = "schemathesis-token-0123456789"
 def live_server(trained_root, tmp_path):
     store = tmp_path / "store"
     shutil.copytree(trained_root, store)  # it activates and deletes versions
-    port = free_port()
-    log = tmp_path / "api.log"
     environment = {
-        **os.environ,
         "HANDCALC_ARTIFACT_ROOT": str(store),
         "HANDCALC_STATE_DIR": str(tmp_path / "state"),
         "HANDCALC_API_TOKEN": TOKEN,
     }
-    process = subprocess.Popen(
-        [*api_command("127.0.0.1", port, workers=1), "--no-access-log"],
-        env=environment,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_until_ready(base, process, 60, log.read_text)
-    yield base, log
-    process.kill()
-    process.wait()
+    with api_process(tmp_path, environment, "--no-access-log") as server:
+        yield server
 
 
 def test_schemathesis_finds_nothing(live_server, tmp_path):
