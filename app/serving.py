@@ -23,8 +23,9 @@ import numpy as np
 from app.batching import MicroBatcher
 from models.catalog import LITERT_FILE
 from models.kinds import KINDS, LEGACY_KINDS, Kind, recorded_kind
-from models.registry import ArtifactStore, RegistryError, StoreUnavailable
+from models.registry import RegistryError, StoreUnavailable
 from models.runtime import LiteModel
+from models.stores import Store
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class ModelServer:
 
     def __init__(
         self,
-        store: ArtifactStore,
+        store: Store,
         *,
         threads: int = 2,
         interval_s: float = 0.5,

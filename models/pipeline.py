@@ -26,7 +26,7 @@ from models.kinds.run import Run, load_keras_model
 from models.layers import portable
 from models.params import TrainingParams
 from models.precision import has_gpu
-from models.registry import ArtifactStore
+from models.stores import Store
 from models.training import Monitor, limit
 
 __all__ = ["Published", "load_keras_model", "run_training"]
@@ -50,7 +50,7 @@ class Published:
 def run_training(
     name: str,
     params: TrainingParams | dict[str, Any] | None,
-    store: ArtifactStore,
+    store: Store,
     *,
     kind: str | None = None,
     dataset: Dataset | None = None,

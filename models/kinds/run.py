@@ -15,7 +15,8 @@ from models.catalog import KERAS_FILE
 from models.data import Dataset
 from models.kinds import Kind, get_kind
 from models.params import TrainingParams, source_version
-from models.registry import ArtifactStore, Version
+from models.registry import Version
+from models.stores import Store
 from models.training import Monitor, Trained
 
 SAMPLES = 64
@@ -30,7 +31,7 @@ class Run:
     kind: Kind
     params: TrainingParams
     dataset: Dataset
-    store: ArtifactStore
+    store: Store
     monitor: Monitor
     encoder_version: int | None = None
     reader_version: int | None = None
@@ -68,7 +69,7 @@ class Outcome:
 
 
 def load_keras_model(
-    store: ArtifactStore, name: str, version: int | str = "active"
+    store: Store, name: str, version: int | str = "active"
 ) -> tuple[keras.Model, Version]:
     """A stored Keras model and its `Version`, loaded in safe mode (no code runs)."""
     stored = store.resolve(name, version)
