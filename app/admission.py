@@ -23,7 +23,6 @@ class AdmissionMiddleware:
         self.max_in_flight = max_in_flight
         self.retry_after_s = retry_after_s
         self.in_flight = 0
-        self.refused = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in ALWAYS_ADMITTED:
@@ -31,7 +30,6 @@ class AdmissionMiddleware:
             return
         if self.in_flight >= self.max_in_flight:
             # one event loop per process: the check and the increment cannot interleave
-            self.refused += 1
             await _drain(receive)
             response = JSONResponse(
                 {
