@@ -24,6 +24,9 @@ class ApiSettings(Settings):
     max_pixels: int = Field(40_000_000, ge=784)
     """Largest accepted image in pixels, checked before decoding (decompression bombs)."""
 
+    max_digits: int = Field(100, ge=1, le=10_000)
+    """Most digits in one number sent to /read, /add, /multiply or /compare (more: 422)."""
+
     max_batch_images: int = Field(256, ge=1)
     """Most images in one batch request to /classify."""
 

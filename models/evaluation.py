@@ -59,3 +59,31 @@ def head_accuracy(
     outputs = {key: np.asarray(value) for key, value in outputs.items()}
     expected = op.apply(labels[index[:, 0]], labels[index[:, 1]])
     return float(np.mean(decode(op.name, outputs).results == expected))
+
+
+def reading_accuracy(
+    operation_name: str,
+    readings: np.ndarray,
+    labels: np.ndarray,
+    *,
+    pairs: int = EVALUATION_PAIRS,
+    seed: int = EVALUATION_SEED,
+) -> float:
+    """`head_accuracy` for a digit reader: the share of the same random test pairs whose
+    exact result it gets right, answering with the most probable result over both readings
+    (for compare, whether P(a > b) is over one half). `readings` are the reader's `(N, 10)`
+    probabilities for the test images."""
+    op = operation(operation_name)
+    index = draw_pairs(pairs, len(readings), seed)
+    first, second = readings[index[:, 0]], readings[index[:, 1]]
+    joint = (first[:, :, None] * second[:, None, :]).reshape(len(index), 100)
+    digits = np.arange(10)
+    results = op.apply(np.repeat(digits, 10), np.tile(digits, 10))  # of each of the 100 pairs
+    if op.name == "compare":
+        answers = (joint[:, results == 1].sum(axis=1) > 0.5).astype(np.int64)
+    else:
+        by_result = np.zeros((len(index), int(results.max()) + 1))
+        np.add.at(by_result.T, results, joint.T)
+        answers = by_result.argmax(axis=1)
+    expected = op.apply(labels[index[:, 0]], labels[index[:, 1]])
+    return float(np.mean(answers == expected))

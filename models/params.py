@@ -114,6 +114,32 @@ class FewLabelParams(TrainingParams):
     )
 
 
+class ReaderParams(TrainingParams):
+    """A digit reader learnt from the sums of random pairs of images, never from a label."""
+
+    epochs: int = Field(7, ge=1, le=200)
+    batch_size: int = Field(64, ge=8, le=4096, description="Pairs per batch (two images each).")
+    learning_rate: float = Field(2e-3, gt=0.0, le=1.0)
+    pairs: int = Field(
+        30_000, ge=1_000, le=2_000_000, description="Fresh random image pairs per epoch."
+    )
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    precision: Precision = Field("float32", description=PRECISION_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _bounded_work(self) -> ReaderParams:
+        _check_pairs(self.epochs, self.pairs)
+        return self
+
+
+def _check_pairs(epochs: int, pairs: int) -> None:
+    if epochs * pairs > MAX_HEAD_PAIRS:
+        raise ValueError(
+            f"epochs x pairs is {epochs * pairs:,}; at most {MAX_HEAD_PAIRS:,} "
+            "pairs can be drawn for one training run"
+        )
+
+
 class HeadParams(TrainingParams):
     epochs: int = Field(10, ge=1, le=200)
     pairs: int = Field(
@@ -132,11 +158,7 @@ class HeadParams(TrainingParams):
 
     @model_validator(mode="after")
     def _bounded_work(self) -> HeadParams:
-        if self.epochs * self.pairs > MAX_HEAD_PAIRS:
-            raise ValueError(
-                f"epochs x pairs is {self.epochs * self.pairs:,}; at most {MAX_HEAD_PAIRS:,} "
-                "pairs can be drawn for one training run"
-            )
+        _check_pairs(self.epochs, self.pairs)
         return self
 
 

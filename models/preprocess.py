@@ -47,7 +47,7 @@ def preprocess(data: bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     image = decode(data, max_pixels=max_pixels)
     if image.size == (SIDE, SIDE) and image.mode == "L":
         pixels = np.asarray(image)
-        if _is_mnist_form(pixels):
+        if is_mnist_form(pixels):
             return pixels.astype(np.float32) * np.float32(1 / 255)
     return normalise(ink_map(image))
 
@@ -255,13 +255,13 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
 _INDEX = np.arange(SIDE, dtype=np.float64)
 
 
-def _is_mnist_form(pixels: np.ndarray) -> bool:
+def is_mnist_form(pixels: np.ndarray) -> bool:
     """28x28 grey on black, the ink fitting 20 px and centred by mass: nothing to do."""
     return bool(_mnist_form_mask(pixels[None])[0])
 
 
 def _mnist_form_mask(stack: np.ndarray) -> np.ndarray:
-    """`_is_mnist_form` for a stack of `(N, 28, 28)` uint8 images at once."""
+    """`is_mnist_form` for a stack of `(N, 28, 28)` uint8 images at once."""
     strong = stack.max(axis=(1, 2)) >= 255 * (1 - MIN_CONTRAST)
     border = (
         stack[:, 0].any(axis=1)

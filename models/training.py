@@ -133,7 +133,7 @@ def optimizer(
     return keras.optimizers.Adam(learning_rate=schedule)
 
 
-def _fit(
+def fit(
     model: keras.Model,
     params: TrainingParams,
     batches: tf.data.Dataset,
@@ -187,7 +187,7 @@ def _shuffled_batches(examples, params: TrainingParams) -> tf.data.Dataset:
     )
 
 
-def _build(build: Callable[[], keras.Model], choice: precision.Precision) -> keras.Model:
+def precision_build(build: Callable[[], keras.Model], choice: precision.Precision) -> keras.Model:
     """The model `build` makes, its layers computing in the precision `choice` resolves to."""
     with precision.dtype_policy(precision.resolve(choice)):
         return build()
@@ -206,7 +206,7 @@ def train_autoencoder(
     images = as_float_images(limit(train_images, params))
     fit_index, val_index = split_validation(len(images), params)
     build = partial(build_autoencoder, params.latent_dim)
-    model = _build(build, params.precision)
+    model = precision_build(build, params.precision)
     steps_per_epoch = math.ceil(len(fit_index) / params.batch_size)
     model.compile(
         optimizer=optimizer(params, steps_per_epoch * params.epochs),
@@ -219,7 +219,7 @@ def train_autoencoder(
         .prefetch(tf.data.AUTOTUNE)
     )
     x_val = images[val_index]
-    return _fit(model, params, batches, steps_per_epoch, (x_val, x_val), monitor, build)
+    return fit(model, params, batches, steps_per_epoch, (x_val, x_val), monitor, build)
 
 
 def train_classifier(
@@ -250,7 +250,7 @@ def train_classifier(
         )
     else:
         build = partial(build_classifier, params.dropout)
-    model = _build(build, params.precision)
+    model = precision_build(build, params.precision)
     steps = steps_per_epoch * params.epochs
     model.compile(
         optimizer=optimizer(params, steps),
@@ -259,7 +259,7 @@ def train_classifier(
         steps_per_execution=STEPS_PER_CALL,
     )
     validation = (images[val_index], labels[val_index])
-    return _fit(model, params, dataset, steps_per_epoch, validation, monitor, build)
+    return fit(model, params, dataset, steps_per_epoch, validation, monitor, build)
 
 
 @dataclass(frozen=True)
@@ -322,7 +322,7 @@ def train_head(
         params.hidden_layers,
         train_reader=params.train_reader,
     )
-    model = _build(build, params.precision)
+    model = precision_build(build, params.precision)
     losses = {
         key: "binary_crossentropy" if classes == 1 else "sparse_categorical_crossentropy"
         for key, classes in op.outputs.items()
@@ -337,4 +337,4 @@ def train_head(
     model.compile(optimizer=adam, loss=losses, metrics=metrics, steps_per_execution=STEPS_PER_CALL)
     val_inputs = as_float_images(images[validation.pairs])
     val_targets = op.targets(validation.results)
-    return _fit(model, params, dataset, steps_per_epoch, (val_inputs, val_targets), monitor, build)
+    return fit(model, params, dataset, steps_per_epoch, (val_inputs, val_targets), monitor, build)

@@ -65,11 +65,13 @@ AcceptHeader = Annotated[
 ]
 
 
-def model_query(default: str, route: str):
+def model_query(default: str, route: str, description: str | None = None):
     """The `?model=NAME` parameter of an inference route: a registered name of a kind that
     answers it."""
+    chosen = description or (
+        f"Registered name of the model to answer with (default {default!r}): "
+        f"one whose kind answers /{route}."
+    )
     return Query(
-        pattern=NAME_PATTERN,
-        description=f"Registered name of the model to answer with (default {default!r}): "
-        f"one whose kind answers /{route}. {NAME_RULE[0].upper()}{NAME_RULE[1:]}.",
+        pattern=NAME_PATTERN, description=f"{chosen} {NAME_RULE[0].upper()}{NAME_RULE[1:]}."
     )

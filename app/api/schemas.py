@@ -30,7 +30,7 @@ class HeadRef(ModelRef):
     model_config = _example(name="add", version=2, kind="add", encoder_version=1)
 
     encoder_version: int | None = Field(
-        description="Autoencoder version whose encoder the head's reader was fine-tuned from."
+        None, description="Autoencoder version whose encoder the head's reader was fine-tuned from."
     )
 
 
@@ -114,27 +114,81 @@ class Parts(BaseModel):
     tens: int
 
 
-class ArithmeticResult(BaseModel):
+class Box(BaseModel):
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+class DigitReading(BaseModel):
+    value: int = Field(ge=0, le=9)
+    confidence: float = Field(description="The reader's probability for this digit.")
+    box: Box = Field(description="Where the digit's ink is, in the uploaded image's pixels.")
+
+
+class NumberReading(BaseModel):
     model_config = _example(
-        result=12,
-        confidence=0.99,
-        parts={"units": 2, "tens": 1},
-        model={"name": "add", "version": 2, "encoder_version": 1},
+        value="37",
+        confidence=0.98,
+        digits=[
+            {"value": 3, "confidence": 0.99, "box": {"x": 12, "y": 9, "width": 30, "height": 41}},
+            {"value": 7, "confidence": 0.99, "box": {"x": 50, "y": 11, "width": 28, "height": 40}},
+        ],
     )
 
-    result: int
-    confidence: float = Field(description="Probability of this result among all possible ones.")
-    parts: Parts
+    value: str = Field(description="The number read, most significant digit first.")
+    confidence: float = Field(description="Probability that every digit is read right.")
+    digits: list[DigitReading]
+
+
+class Read(NumberReading):
+    model: ModelRef
+
+
+_NUMBERS = {
+    "a": {"value": "37", "confidence": 0.98, "digits": []},
+    "b": {"value": "45", "confidence": 0.99, "digits": []},
+}
+
+
+class ArithmeticResult(BaseModel):
+    model_config = _example(
+        result=82,
+        result_text="82",
+        confidence=0.97,
+        parts={"units": 2, "tens": 8},
+        **_NUMBERS,
+        model={"name": "reader", "version": 1, "kind": "reader"},
+    )
+
+    result: int = Field(description="Exact, however many digits (also in `result_text`).")
+    result_text: str = Field(description="`result` as a string, for clients without big ints.")
+    confidence: float = Field(description="Probability of this result.")
+    parts: Parts | None = Field(
+        None, description="Units and tens of a result under 100 (two single digits)."
+    )
+    a: NumberReading | None = Field(None, description="How `a` was read (by a digit reader).")
+    b: NumberReading | None = Field(None, description="How `b` was read (by a digit reader).")
     model: HeadRef
 
 
 class Comparison(BaseModel):
     model_config = _example(
-        result=True, probability=0.98, model={"name": "compare", "version": 1, "encoder_version": 1}
+        result=False,
+        probability=0.02,
+        equal_probability=0.0,
+        **_NUMBERS,
+        model={"name": "reader", "version": 1, "kind": "reader"},
     )
 
-    result: bool = Field(description="True when the digit in `a` is greater than the one in `b`.")
+    result: bool = Field(description="True when the number in `a` is greater than the one in `b`.")
     probability: float = Field(description="Probability that a > b.")
+    equal_probability: float | None = Field(
+        None, description="Probability that a == b (when a digit reader answered)."
+    )
+    a: NumberReading | None = None
+    b: NumberReading | None = None
     model: HeadRef
 
 

@@ -1,7 +1,7 @@
 """Kinds of model: the code that builds, trains, scores and exports each one.
 
-A *kind* is code (`autoencoder`, `vae`, `classifier`, `few-label`, the arithmetic
-heads); a *name* is a registered model in the artifact store (`classifier`,
+A *kind* is code (`autoencoder`, `vae`, `classifier`, `few-label`, `reader`, the
+arithmetic heads); a *name* is a registered model in the artifact store (`classifier`,
 `classifier-dense`, ...) whose versions all share one kind. This table is the one
 place that knows the kinds: the pipeline, the CLI, the worker, the registry and
 the API look a kind up here, and adding one means its module, a row here, its
@@ -25,6 +25,7 @@ from models.params import (
     CompareParams,
     FewLabelParams,
     HeadParams,
+    ReaderParams,
     SharedReaderParams,
     TrainingParams,
     VaeParams,
@@ -104,6 +105,14 @@ KINDS: dict[str, Kind] = {
             reads_with=frozenset({"autoencoder", "vae", "add", "multiply", "compare"}),
         ),
         Kind(
+            "reader",
+            ReaderParams,
+            _CLASSIFY,
+            frozenset({"classify", "read", "add", "multiply", "compare"}),
+            "models.kinds.reader",
+            "A digit classifier learnt from the sums of pairs of images, never from a label.",
+        ),
+        Kind(
             "add",
             HeadParams,
             {"predict": ("images", ("units", "tens"))},
@@ -160,6 +169,7 @@ DEFAULT_MODELS: tuple[DefaultModel, ...] = (
     DefaultModel("multiply", "multiply"),
     DefaultModel("compare", "compare"),
     DefaultModel("few-label", "few-label"),
+    DefaultModel("reader", "reader"),
 )
 DEFAULTS_BY_NAME: dict[str, DefaultModel] = {model.name: model for model in DEFAULT_MODELS}
 

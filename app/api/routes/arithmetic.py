@@ -1,8 +1,9 @@
-"""Arithmetic on two digits: /add, /multiply and /compare.
+"""Numbers: /read, and /add, /multiply and /compare on whole handwritten numbers.
 
-Each head reads both images with its own reader, a copy of an autoencoder's
-encoder fine-tuned from the operation's results; its lineage names that
-autoencoder version.
+Each image is cut into its digits and read by a digit reader; the arithmetic on
+the readings is exact, however long the numbers. For two single digits, the
+route's head (a network trained on that operation's results alone) may answer
+instead: by default whichever of the two scored better on the same test pairs.
 """
 
 from __future__ import annotations
@@ -10,82 +11,141 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, HTTPException, UploadFile, status
 
 from app.api.deps import ServerDep, SettingsDep, model_query
 from app.api.errors import NAMED_MODEL
-from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts
-from app.api.uploads import load_image
-from app.serving import ModelServer, Served
-from models.ops import Reading, decode
+from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts, Read, model_ref
+from app.api.uploads import load_number
+from app.numbers import DEFAULT_READER, choose, number_reading, read_digits, reader_for
+from app.serving import Served
+from models.numbers import arithmetic
+from models.numbers.cut import Digit
+from models.ops import decode
 
-router = APIRouter(tags=["arithmetic"], responses=NAMED_MODEL)
+router = APIRouter(tags=["numbers"], responses=NAMED_MODEL)
 
-ImageA = Annotated[UploadFile, File(description="The first digit.")]
-ImageB = Annotated[UploadFile, File(description="The second digit.")]
-
-
-async def _read_pair(
-    route: str, name: str, server: ModelServer, settings, a: UploadFile, b: UploadFile
-) -> tuple[Served, Reading]:
-    pair = np.stack([await load_image(a, settings, "a"), await load_image(b, settings, "b")])
-    head = server.for_route(route, name)
-    outputs = await head.infer_async("predict", pair[None])
-    return head, decode(head.kind.name, outputs)
-
-
-def _ref(head: Served) -> HeadRef:
-    return HeadRef(
-        name=head.name,
-        version=head.version,
-        kind=head.kind.name,
-        encoder_version=head.encoder_version,
-    )
+ImageA = Annotated[UploadFile, File(description="An image of the first number (or digit).")]
+ImageB = Annotated[UploadFile, File(description="An image of the second number (or digit).")]
+_CHOICE = (
+    "Registered name of the model to answer with: a digit reader (kind reader), or for two "
+    "single digits the route's head. By default, the more accurate of the '{route}' head "
+    "and the 'reader' for two single digits, the 'reader' otherwise."
+)
 
 
-async def _arithmetic(route: str, name: str, server, settings, a, b) -> ArithmeticResult:
-    head, reading = await _read_pair(route, name, server, settings, a, b)
+def _model(route: str):
+    return model_query(DEFAULT_READER, route, _CHOICE.format(route=route))
+
+
+@router.post("/read", response_model=Read, summary="The number in an image, digit by digit")
+async def read(
+    server: ServerDep,
+    settings: SettingsDep,
+    image: Annotated[UploadFile, File(description="An image of a handwritten number.")],
+    model: Annotated[str, model_query(DEFAULT_READER, "read")] = DEFAULT_READER,
+) -> Read:
+    digits = await load_number(image, settings, "image")
+    reader = server.for_route("read", model)
+    (probabilities,) = await read_digits(reader, digits)
+    return Read(**number_reading(digits, probabilities).model_dump(), model=model_ref(reader))
+
+
+async def _operands(route: str, model: str | None, server, settings, a, b):
+    number_a = await load_number(a, settings, "a")
+    number_b = await load_number(b, settings, "b")
+    single = len(number_a) == len(number_b) == 1
+    answerer = choose(server, route, model, single)
+    reader = answerer if answerer.kind.name == "reader" else reader_for(server, route, None)
+    if answerer is not reader and not single:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"model {answerer.name!r} (kind {answerer.kind.name}) reads single digits, and "
+            f"'a' has {len(number_a)} and 'b' {len(number_b)}: use a digit reader "
+            f"(model={DEFAULT_READER}) for numbers",
+        )
+    readings = await read_digits(reader, number_a, number_b) if reader else None
+    return answerer, number_a, number_b, readings
+
+
+def _numbers(number_a: list[Digit], number_b: list[Digit], readings) -> dict:
+    if readings is None:
+        return {}
+    return {"a": number_reading(number_a, readings[0]), "b": number_reading(number_b, readings[1])}
+
+
+async def _head(answerer: Served, a: list[Digit], b: list[Digit]):
+    pair = np.stack([a[0].image, b[0].image])[None]
+    return decode(answerer.kind.name, await answerer.infer_async("predict", pair))
+
+
+def _ref(served: Served) -> HeadRef:
+    return HeadRef(**model_ref(served).model_dump(), encoder_version=served.encoder_version)
+
+
+async def _arithmetic(route: str, model: str | None, server, settings, a, b) -> ArithmeticResult:
+    answerer, number_a, number_b, readings = await _operands(route, model, server, settings, a, b)
+    if answerer.kind.name == route:
+        reading = await _head(answerer, number_a, number_b)
+        value, confidence = int(reading.results[0]), float(reading.confidence[0])
+    else:
+        operation = arithmetic.add if route == "add" else arithmetic.multiply
+        answer = operation(*readings)
+        value, confidence = answer.value, answer.probability
     return ArithmeticResult(
-        result=int(reading.results[0]),
-        confidence=float(reading.confidence[0]),
-        parts=Parts(units=int(reading.parts["units"][0]), tens=int(reading.parts["tens"][0])),
-        model=_ref(head),
+        result=value,
+        result_text=str(value),
+        confidence=confidence,
+        parts=Parts(units=value % 10, tens=value // 10) if value < 100 else None,
+        **_numbers(number_a, number_b, readings),
+        model=_ref(answerer),
     )
 
 
-@router.post("/add", response_model=ArithmeticResult, summary="The sum of two digits")
+@router.post("/add", response_model=ArithmeticResult, summary="The sum of two numbers")
 async def add(
     server: ServerDep,
     settings: SettingsDep,
     a: ImageA,
     b: ImageB,
-    model: Annotated[str, model_query("add", "add")] = "add",
+    model: Annotated[str | None, _model("add")] = None,
 ) -> ArithmeticResult:
     return await _arithmetic("add", model, server, settings, a, b)
 
 
-@router.post("/multiply", response_model=ArithmeticResult, summary="The product of two digits")
+@router.post("/multiply", response_model=ArithmeticResult, summary="The product of two numbers")
 async def multiply(
     server: ServerDep,
     settings: SettingsDep,
     a: ImageA,
     b: ImageB,
-    model: Annotated[str, model_query("multiply", "multiply")] = "multiply",
+    model: Annotated[str | None, _model("multiply")] = None,
 ) -> ArithmeticResult:
     return await _arithmetic("multiply", model, server, settings, a, b)
 
 
-@router.post("/compare", response_model=Comparison, summary="Whether digit a is greater than b")
+@router.post("/compare", response_model=Comparison, summary="Whether number a is greater than b")
 async def compare(
     server: ServerDep,
     settings: SettingsDep,
     a: ImageA,
     b: ImageB,
-    model: Annotated[str, model_query("compare", "compare")] = "compare",
+    model: Annotated[str | None, _model("compare")] = None,
 ) -> Comparison:
-    head, reading = await _read_pair("compare", model, server, settings, a, b)
+    answerer, number_a, number_b, readings = await _operands(
+        "compare", model, server, settings, a, b
+    )
+    equal = None
+    if answerer.kind.name == "compare":
+        reading = await _head(answerer, number_a, number_b)
+        greater, probability = bool(reading.results[0]), float(reading.confidence[0])
+    else:
+        comparison = arithmetic.compare(*readings)
+        greater, probability, equal = comparison.result, comparison.greater, comparison.equal
     return Comparison(
-        result=bool(reading.results[0]),
-        probability=float(reading.confidence[0]),
-        model=_ref(head),
+        result=greater,
+        probability=probability,
+        equal_probability=equal,
+        **_numbers(number_a, number_b, readings),
+        model=_ref(answerer),
     )

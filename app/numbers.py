@@ -1,0 +1,81 @@
+"""Reading whole numbers and choosing who answers arithmetic on them.
+
+A number is cut into digits (`models.numbers.cut`) and every digit of both operands
+goes through a digit reader in one model call. The arithmetic on the readings is
+exact (`models.numbers.arithmetic`). For two single digits, the arithmetic head of
+the route (trained on that operation's results alone) may answer instead: by
+default whichever of the head and the reader scored better on the same test pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.api.schemas import Box, DigitReading, NumberReading
+from app.serving import ModelServer, ModelUnavailable, Served, UnknownModel
+from models.numbers.cut import Digit
+
+DEFAULT_READER = "reader"
+"""The shipped digit reader: learnt from sums, never from a digit label."""
+
+
+async def read_digits(reader: Served, *numbers: list[Digit]) -> list[np.ndarray]:
+    """Each number's `(digits, 10)` probabilities, from one call for all of them."""
+    images = np.stack([digit.image for number in numbers for digit in number])
+    probabilities = (await reader.infer_async("classify", images))["probabilities"]
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    bounds = np.cumsum([len(number) for number in numbers])[:-1]
+    return np.split(probabilities, bounds)
+
+
+def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberReading:
+    best = probabilities.argmax(axis=1)
+    confidences = probabilities[np.arange(len(best)), best]
+    return NumberReading(
+        value="".join(str(int(value)) for value in best),
+        confidence=float(np.exp(np.log(np.maximum(confidences, 1e-300)).sum())),
+        digits=[
+            DigitReading(
+                value=int(value),
+                confidence=float(confidence),
+                box=Box(x=box[0], y=box[1], width=box[2], height=box[3]),
+            )
+            for value, confidence, box in zip(
+                best, confidences, (d.box for d in digits), strict=True
+            )
+        ],
+    )
+
+
+def reader_for(server: ModelServer, route: str, name: str | None) -> Served | None:
+    """The reader named `name` (default: the shipped one), or None when the default one has
+    nothing to serve."""
+    if name is not None:
+        return server.for_route(route, name)
+    try:
+        return server.for_route(route, DEFAULT_READER)
+    except (ModelUnavailable, UnknownModel):
+        return None
+
+
+def choose(server: ModelServer, route: str, model: str | None, single: bool) -> Served:
+    """Who answers `route`: `model` when named; else, for two single digits, the more
+    accurate of the route's head and the default reader; else the default reader."""
+    if model is not None:
+        return server.for_route(route, model)
+    reader = reader_for(server, route, None)
+    if not single:
+        if reader is None:
+            server.get(DEFAULT_READER)  # raises ModelUnavailable, saying how to train it
+        return reader
+    try:
+        head = server.for_route(route, route)
+    except (ModelUnavailable, UnknownModel):
+        if reader is None:
+            raise
+        return reader
+    if reader is None:
+        return head
+    head_score = head.metadata.get("metrics", {}).get("test_accuracy", 0.0)
+    reader_score = reader.metadata.get("metrics", {}).get(f"{route}_accuracy", 0.0)
+    return head if head_score > reader_score else reader

@@ -1,0 +1,137 @@
+"""Cutting images of numbers, drawn from real MNIST test digits, into their digits."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from models.numbers import render
+from models.numbers.cut import TooManyDigits, cut_number
+from models.preprocess import ImageError, preprocess
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    return render.to_png(pixels.astype(np.uint8))
+
+
+def _overlap(box, truth) -> float:
+    """Intersection over union of two (x, y, width, height) boxes."""
+    left, top = max(box[0], truth[0]), max(box[1], truth[1])
+    right = min(box[0] + box[2], truth[0] + truth[2])
+    bottom = min(box[1] + box[3], truth[1] + truth[3])
+    inter = max(0, right - left) * max(0, bottom - top)
+    return inter / (box[2] * box[3] + truth[2] * truth[3] - inter)
+
+
+def _cut_rate(digits, style: render.Style, *, seed: int, numbers: int = 30, longest: int = 8):
+    """Share of rendered numbers cut into exactly their digits, each box on its digit."""
+    images, _labels = digits
+    rng = np.random.default_rng(seed)
+    right = 0
+    for _ in range(numbers):
+        chosen = rng.integers(0, len(images), int(rng.integers(2, longest + 1)))
+        drawn = render.render(list(images[chosen]), rng, style)
+        cut = cut_number(drawn.png())
+        if len(cut) == len(chosen) and all(
+            _overlap(d.box, box) > 0.5 for d, box in zip(cut, drawn.boxes, strict=True)
+        ):
+            right += 1
+    return right / numbers
+
+
+@pytest.mark.parametrize(
+    ("style", "least"),
+    [
+        (render.Style(), 0.95),  # uneven gaps, a little jitter, dark on light
+        (render.Style(dark_on_light=False), 0.95),
+        (render.Style(slope_degrees=4.0, jitter=2.5), 0.9),
+        (render.Style(broken=0.5), 0.8),  # digits in separate strokes
+        (render.Style(specks=20, noise=0.04), 0.9),
+        (render.Style(gap=(-1.0, 0.5)), 0.35),  # touching and overlapping neighbours
+    ],
+    ids=["gaps", "light-on-dark", "sloped", "broken", "specks", "touching"],
+)
+def test_rendered_numbers_are_cut_into_their_digits(digits, style, least: float) -> None:
+    assert _cut_rate(digits, style, seed=4) >= least
+
+
+def test_each_cut_digit_is_its_source_digit_prepared_like_an_upload(digits) -> None:
+    images, _labels = digits
+    rng = np.random.default_rng(9)
+    chosen = rng.integers(0, len(images), 5)
+    drawn = render.render(list(images[chosen]), rng, render.Style(gap=(4.0, 6.0), jitter=0.0))
+    cut = cut_number(drawn.png())
+    assert len(cut) == 5
+    for digit, source in zip(cut, images[chosen], strict=True):
+        alone = render.render([source], np.random.default_rng(0), render.Style(jitter=0.0))
+        expected = preprocess(alone.png())
+        assert digit.image.shape == (28, 28) and digit.image.dtype == np.float32
+        assert np.abs(digit.image - expected).mean() < 0.05
+
+
+def test_one_digit_comes_through_exactly_as_a_single_upload(digits) -> None:
+    images, _labels = digits
+    for index in range(10):
+        data = render.render([images[index]], np.random.default_rng(index)).png()
+        (digit,) = cut_number(data)
+        np.testing.assert_array_equal(digit.image, preprocess(data))
+        mnist_form = _png(images[index])
+        (digit,) = cut_number(mnist_form)
+        np.testing.assert_array_equal(digit.image, preprocess(mnist_form))
+
+
+def test_a_hundred_digit_number_is_cut_whole(digits) -> None:
+    images, _labels = digits
+    rng = np.random.default_rng(100)
+    chosen = rng.integers(0, len(images), 100)
+    drawn = render.render(list(images[chosen]), rng, render.Style(gap=(3.0, 6.0)))
+    assert len(cut_number(drawn.png())) == 100
+
+
+def test_more_digits_than_the_limit_is_refused(digits) -> None:
+    images, _labels = digits
+    rng = np.random.default_rng(1)
+    drawn = render.render(list(images[:12]), rng, render.Style(gap=(3.0, 6.0)))
+    with pytest.raises(TooManyDigits, match="12 digits, over the limit of 10"):
+        cut_number(drawn.png(), max_digits=10)
+
+
+def test_commas_between_digit_groups_are_ignored(digits) -> None:
+    images, _labels = digits
+    drawn = render.render(list(images[:4]), np.random.default_rng(2), render.Style(gap=(8, 8)))
+    paper = Image.fromarray(drawn.pixels)
+    first, second = drawn.boxes[0], drawn.boxes[1]
+    x = (first[0] + first[2] + second[0]) // 2
+    bottom = max(first[1] + first[3], second[1] + second[3])
+    ImageDraw.Draw(paper).line([(x, bottom - 6), (x - 3, bottom + 4)], fill=0, width=4)
+    buffer = io.BytesIO()
+    paper.save(buffer, format="PNG")
+    assert len(cut_number(buffer.getvalue())) == 4
+
+
+def test_a_single_blob_is_one_digit() -> None:
+    paper = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(paper).ellipse([40, 30, 160, 170], fill=0)
+    buffer = io.BytesIO()
+    paper.save(buffer, format="PNG")
+    assert len(cut_number(buffer.getvalue())) == 1
+
+
+def test_blank_paper_is_refused() -> None:
+    with pytest.raises(ImageError, match="blank"):
+        cut_number(_png(np.full((60, 300), 255)))
+
+
+@pytest.mark.parametrize("share", [0.5, 0.02], ids=["dense", "sparse"])
+def test_paper_covered_in_noise_is_cut_within_the_limit_or_refused(share: float) -> None:
+    rng = np.random.default_rng(0)
+    noise = np.where(rng.random((400, 2000)) < share, 0, 255)
+    try:
+        digits = cut_number(_png(noise), max_digits=20)
+    except TooManyDigits as error:
+        assert "separate marks" in str(error) or "over the limit" in str(error)
+    else:
+        assert 1 <= len(digits) <= 20
