@@ -26,7 +26,9 @@ def test_heads_answer_real_pairs(client, digits, route, operator, floor):
         if _read(client, image_a) != label_a or _read(client, image_b) != label_b:
             continue  # judge the head on digits the classifier reads correctly
         response = client.post(
-            f"/{route}", files={"a": image_bytes(image_a), "b": image_bytes(image_b)}
+            f"/{route}",
+            files={"a": image_bytes(image_a), "b": image_bytes(image_b)},
+            params={"model": route},
         )
         assert response.status_code == 200
         body = response.json()

@@ -93,7 +93,7 @@ def test_a_head_keeps_its_own_encoder_when_the_autoencoder_moves(
         return private_client.post("/encode", files={"image": png}).json()["model"]["version"]
 
     _wait_for(lambda: encode_version() == version)
-    body = private_client.post("/add", files={"a": png, "b": png}).json()
+    body = private_client.post("/add?model=add", files={"a": png, "b": png}).json()
     assert body["model"] == {"name": "add", "version": 1, "kind": "add", "encoder_version": 1}
 
 
@@ -112,5 +112,5 @@ def test_a_head_exported_with_other_signatures_is_refused_and_the_old_one_serves
                 for r in caplog.records
             )
         )
-    body = private_client.post("/add", files={"a": png, "b": png}).json()
+    body = private_client.post("/add?model=add", files={"a": png, "b": png}).json()
     assert body["model"]["version"] == 1

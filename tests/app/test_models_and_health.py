@@ -67,12 +67,19 @@ def test_a_running_app_keeps_its_loaded_models_out_of_full_collections(trained_r
 
 def test_openapi_documents_every_route_with_examples(client):
     spec = client.get("/openapi.json").json()
-    for path in ["/classify", "/encode", "/decode", "/add", "/multiply", "/compare"]:
+    for path in ["/classify", "/encode", "/decode", "/read", "/add", "/multiply", "/compare"]:
         assert "post" in spec["paths"][path]
     for path in ["/models", "/healthz", "/readyz"]:
         assert "get" in spec["paths"][path]
     schemas = spec["components"]["schemas"]
-    for name in ["Classification", "Encoding", "ArithmeticResult", "Comparison", "ModelInfo"]:
+    for name in [
+        "Classification",
+        "Encoding",
+        "ArithmeticResult",
+        "Comparison",
+        "Read",
+        "ModelInfo",
+    ]:
         assert schemas[name].get("examples"), name
     assert "image/png" in spec["paths"]["/decode"]["post"]["responses"]["200"]["content"]
 
