@@ -13,7 +13,7 @@ import numpy as np
 
 from app.api.schemas import Box, DigitReading, NumberReading
 from app.serving import ModelServer, ModelUnavailable, Served, UnknownModel
-from models.numbers.cut import Digit
+from models.numbers.cut import Digit, Judge
 
 DEFAULT_READER = "reader"
 """The shipped digit reader: learnt from sums, never from a digit label."""
@@ -26,6 +26,13 @@ async def read_digits(reader: Served, *numbers: list[Digit]) -> list[np.ndarray]
     probabilities = np.asarray(probabilities, dtype=np.float64)
     bounds = np.cumsum([len(number) for number in numbers])[:-1]
     return np.split(probabilities, bounds)
+
+
+def judge(reader: Served | None) -> Judge | None:
+    """How sure `reader` is of each of a batch of digit inputs (None: no reader to ask)."""
+    if reader is None:
+        return None
+    return lambda images: reader.infer("classify", images)["probabilities"].max(axis=1)
 
 
 def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberReading:
@@ -48,10 +55,12 @@ def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberRead
 
 
 def reader_for(server: ModelServer, route: str, name: str | None) -> Served | None:
-    """The reader named `name` (default: the shipped one), or None when the default one has
-    nothing to serve."""
+    """The reader `name` names when it is one, else the shipped one (None when that has
+    nothing to serve)."""
     if name is not None:
-        return server.for_route(route, name)
+        named = server.for_route(route, name)
+        if named.kind.name == "reader":
+            return named
     try:
         return server.for_route(route, DEFAULT_READER)
     except (ModelUnavailable, UnknownModel):

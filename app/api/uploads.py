@@ -12,7 +12,7 @@ from fastapi import HTTPException, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from app.settings import ApiSettings
-from models.numbers.cut import Digit, cut_number
+from models.numbers.cut import Digit, Judge, cut_number
 from models.preprocess import ImageError, ImageTooLarge, preprocess, preprocess_many
 
 INLINE_BYTES = 64 * 1024
@@ -39,16 +39,20 @@ async def load_images(uploads: list[UploadFile], settings: ApiSettings, field: s
     return batch
 
 
-async def load_number(upload: UploadFile, settings: ApiSettings, field: str) -> list[Digit]:
+async def load_number(
+    upload: UploadFile, settings: ApiSettings, field: str, judge: Judge | None = None
+) -> list[Digit]:
     """The digits of the number in an upload, left to right; 413 or 422 saying what was
-    wrong. Cut in the thread pool: a long number costs a few milliseconds of work."""
+    wrong. Cut in the thread pool: a long number costs milliseconds of work."""
     data = await _read_bytes(upload, settings, field)
-    return await run_in_threadpool(_cut, data, settings, _label(upload, field))
+    return await run_in_threadpool(_cut, data, settings, _label(upload, field), judge)
 
 
-def _cut(data: bytes, settings: ApiSettings, label: str) -> list[Digit]:
+def _cut(data: bytes, settings: ApiSettings, label: str, judge: Judge | None) -> list[Digit]:
     try:
-        return cut_number(data, max_pixels=settings.max_pixels, max_digits=settings.max_digits)
+        return cut_number(
+            data, max_pixels=settings.max_pixels, max_digits=settings.max_digits, judge=judge
+        )
     except ImageError as error:
         raise _refusal(label, error) from error
 

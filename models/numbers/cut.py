@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,23 +82,35 @@ class Digit:
     """The digit's ink as (x, y, width, height) in the uploaded image's pixels."""
 
 
+Judge = Callable[[np.ndarray], np.ndarray]
+"""`(k, 28, 28)` digit inputs -> `(k,)` probabilities of each one's most likely reading."""
+
+
 def cut_number(
-    data: bytes, *, max_pixels: int = MAX_PIXELS, max_digits: int = MAX_DIGITS
+    data: bytes,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_digits: int = MAX_DIGITS,
+    judge: Judge | None = None,
 ) -> list[Digit]:
     """The digits of the number in an uploaded image, left to right.
 
-    `ImageError` for anything that is not an image of ink; `TooManyDigits` over
-    `max_digits`.
+    With a `judge` (a digit reader's confidence), a piece wide enough to be several
+    touching digits is cut only when the reader is surer of the cut pieces, together,
+    than of the whole as one digit: a wide 2 or 4 stays whole. `ImageError` for
+    anything that is not an image of ink; `TooManyDigits` over `max_digits`.
     """
     image = decode(data, max_pixels=max_pixels)
     if image.size == (SIDE, SIDE) and image.mode == "L":
         pixels = np.asarray(image)
         if is_mnist_form(pixels):
             return [Digit(pixels.astype(np.float32) * np.float32(1 / 255), (0, 0, SIDE, SIDE))]
-    return cut_ink(ink_map(image), max_digits=max_digits)
+    return cut_ink(ink_map(image), max_digits=max_digits, judge=judge)
 
 
-def cut_ink(ink: np.ndarray, *, max_digits: int = MAX_DIGITS) -> list[Digit]:
+def cut_ink(
+    ink: np.ndarray, *, max_digits: int = MAX_DIGITS, judge: Judge | None = None
+) -> list[Digit]:
     """`cut_number` on an ink map (paper 0, strongest ink 1)."""
     if max_digits < 1:
         raise ValueError("max_digits must be at least 1")
@@ -118,7 +131,12 @@ def cut_ink(ink: np.ndarray, *, max_digits: int = MAX_DIGITS) -> list[Digit]:
     height = _digit_height(groups)  # a digit of separate strokes is taller than each
     tall = [g for g in groups if g.height >= MIN_DIGIT_HEIGHT * height]
     groups = tall or groups
-    pieces = [piece for group in groups for piece in _split(group, labels, work, height)]
+    pieces: list[_Piece] = []
+    for group in groups:
+        split = _split(group, labels, work, height)
+        if len(split) > 1 and judge is not None:
+            split = _judged(group, split, labels, work, judge)
+        pieces += split
     if len(pieces) > max_digits:
         raise TooManyDigits(
             f"the number has {len(pieces)} digits, over the limit of {max_digits} per number"
@@ -238,9 +256,17 @@ def _split(group: _Group, labels: np.ndarray, work: np.ndarray, height: float) -
     ]
 
 
-def _digit(
-    piece: _Piece, labels: np.ndarray, work: np.ndarray, shrink: float, shape: tuple[int, int]
-) -> Digit:
+def _judged(
+    group: _Group, split: list[_Piece], labels: np.ndarray, work: np.ndarray, judge: Judge
+) -> list[_Piece]:
+    """`split`, or the whole group as one piece when the judge is surer of that."""
+    whole = _Piece(group, group.left, group.right)
+    candidates = np.stack([_image(piece, labels, work) for piece in (whole, *split)])
+    confidence = np.log(np.clip(np.asarray(judge(candidates), np.float64), 1e-12, 1.0))
+    return [whole] if confidence[0] >= confidence[1:].sum() else split
+
+
+def _image(piece: _Piece, labels: np.ndarray, work: np.ndarray) -> np.ndarray:
     group = piece.group
     rows, cols = slice(group.top, group.bottom), slice(piece.left, piece.right)
     mine = np.isin(labels[rows, cols], group.labels)
@@ -248,9 +274,16 @@ def _digit(
     edge = ndimage.binary_dilation(mine, structure=np.ones((3, 3)))
     ink = np.pad(work[rows, cols] * edge, 1)
     try:
-        image = normalise(ink)
+        return normalise(ink)
     except ImageError:
-        image = np.zeros((SIDE, SIDE), np.float32)
+        return np.zeros((SIDE, SIDE), np.float32)
+
+
+def _digit(
+    piece: _Piece, labels: np.ndarray, work: np.ndarray, shrink: float, shape: tuple[int, int]
+) -> Digit:
+    group = piece.group
+    image = _image(piece, labels, work)
     height, width = shape
     box = (
         int(piece.left * shrink),

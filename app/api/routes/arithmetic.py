@@ -17,7 +17,14 @@ from app.api.deps import ServerDep, SettingsDep, model_query
 from app.api.errors import NAMED_MODEL
 from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts, Read, model_ref
 from app.api.uploads import load_number
-from app.numbers import DEFAULT_READER, choose, number_reading, read_digits, reader_for
+from app.numbers import (
+    DEFAULT_READER,
+    choose,
+    judge,
+    number_reading,
+    read_digits,
+    reader_for,
+)
 from app.serving import Served
 from models.numbers import arithmetic
 from models.numbers.cut import Digit
@@ -45,18 +52,19 @@ async def read(
     image: Annotated[UploadFile, File(description="An image of a handwritten number.")],
     model: Annotated[str, model_query(DEFAULT_READER, "read")] = DEFAULT_READER,
 ) -> Read:
-    digits = await load_number(image, settings, "image")
     reader = server.for_route("read", model)
+    digits = await load_number(image, settings, "image", judge(reader))
     (probabilities,) = await read_digits(reader, digits)
     return Read(**number_reading(digits, probabilities).model_dump(), model=model_ref(reader))
 
 
 async def _operands(route: str, model: str | None, server, settings, a, b):
-    number_a = await load_number(a, settings, "a")
-    number_b = await load_number(b, settings, "b")
+    reader = reader_for(server, route, model)
+    number_a = await load_number(a, settings, "a", judge(reader))
+    number_b = await load_number(b, settings, "b", judge(reader))
     single = len(number_a) == len(number_b) == 1
     answerer = choose(server, route, model, single)
-    reader = answerer if answerer.kind.name == "reader" else reader_for(server, route, None)
+    reader = answerer if answerer.kind.name == "reader" else reader
     if answerer is not reader and not single:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,

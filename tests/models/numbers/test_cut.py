@@ -135,3 +135,49 @@ def test_paper_covered_in_noise_is_cut_within_the_limit_or_refused(share: float)
         assert "separate marks" in str(error) or "over the limit" in str(error)
     else:
         assert 1 <= len(digits) <= 20
+
+
+@pytest.fixture(scope="module")
+def starter_judge():
+    """The shipped reader's confidence in each digit input (LiteRT, as the API asks it)."""
+    from models.catalog import LITERT_FILE
+    from models.registry import ArtifactStore
+    from models.runtime import LiteModel
+    from models.settings import Settings
+
+    reader = LiteModel(ArtifactStore(Settings().starter_dir).resolve("reader").file(LITERT_FILE))
+    return lambda images: reader.run("classify", image=images)["probabilities"].max(axis=1)
+
+
+def _widened(digit: np.ndarray) -> np.ndarray:
+    """A digit drawn half as wide again (a wide hand), ink high, 28 rows."""
+    ink = digit[:, np.flatnonzero(digit.max(axis=0) > 25)]
+    width = round(np.count_nonzero(digit.max(axis=1) > 25) * 1.4)
+    return np.asarray(Image.fromarray(ink).resize((width, 28), Image.Resampling.BILINEAR))
+
+
+def test_the_judge_keeps_a_wide_digit_whole(digits, starter_judge) -> None:
+    images, _labels = digits
+    whole_alone = whole_judged = 0
+    for index in range(40):
+        wide = _widened(images[index])
+        canvas = np.full((60, wide.shape[1] + 32), 255, np.uint8)
+        canvas[16:44, 16 : 16 + wide.shape[1]] = 255 - wide
+        data = _png(canvas)
+        whole_alone += len(cut_number(data)) == 1
+        whole_judged += len(cut_number(data, judge=starter_judge)) == 1
+    assert whole_alone <= 10  # a digit wider than WIDEST is cut on width alone...
+    assert whole_judged >= 36  # ...unless the reader is surer of it whole
+
+
+def test_the_judge_still_cuts_touching_digits(digits, starter_judge) -> None:
+    touching = render.Style(gap=(-1.0, 0.5))
+    rate = _cut_rate(digits, touching, seed=4)
+    rng = np.random.default_rng(4)
+    images, _labels = digits
+    right = 0
+    for _ in range(30):
+        chosen = rng.integers(0, len(images), int(rng.integers(2, 9)))
+        drawn = render.render(list(images[chosen]), rng, touching)
+        right += len(cut_number(drawn.png(), judge=starter_judge)) == len(chosen)
+    assert right / 30 >= rate - 0.1
