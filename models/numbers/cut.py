@@ -104,7 +104,8 @@ def cut_number(
     if image.size == (SIDE, SIDE) and image.mode == "L":
         pixels = np.asarray(image)
         if is_mnist_form(pixels):
-            return [Digit(pixels.astype(np.float32) * np.float32(1 / 255), (0, 0, SIDE, SIDE))]
+            image = pixels.astype(np.float32) * np.float32(1 / 255)
+            return [Digit(image, _box_of(image))]
     return cut_ink(ink_map(image), max_digits=max_digits, judge=judge)
 
 
