@@ -13,7 +13,8 @@ import numpy as np
 
 from app.api.schemas import Box, DigitReading, NumberReading
 from app.serving import ModelServer, ModelUnavailable, Served, UnknownModel
-from models.numbers.cut import Digit, Judge
+from models.numbers.cut import Digit
+from models.numbers.split import Judge
 
 DEFAULT_READER = "reader"
 """The shipped digit reader: learnt from sums, never from a digit label."""

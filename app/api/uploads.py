@@ -12,7 +12,8 @@ from fastapi import HTTPException, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from app.settings import ApiSettings
-from models.numbers.cut import Digit, Judge, cut_number
+from models.numbers.cut import Digit, cut_number
+from models.numbers.split import Judge
 from models.preprocess import ImageError, ImageTooLarge, preprocess, preprocess_many
 
 INLINE_BYTES = 64 * 1024
