@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test system-deps lint format train starter-models bench-load bench-quality bench-steps clean
+.PHONY: install run test system-deps lint format train starter-models bench-load bench-quality bench-numbers bench-steps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ bench-load: $(STAMP)
 bench-quality: $(STAMP)
 	test -n "$$HANDCALC_DATA" || (echo "set HANDCALC_DATA to the full mnist.npz" && exit 1)
 	$(BIN)/python -m bench.quality $(BENCH_ARGS)
+
+# The MNIST-addition protocol for the reader: exact sums, products and comparisons of numbers
+# of 1 to 100 test digits, from the digit images and through drawn images sent over HTTP.
+bench-numbers: $(STAMP)
+	test -n "$$HANDCALC_DATA" || (echo "set HANDCALC_DATA to the full mnist.npz" && exit 1)
+	$(BIN)/python -m bench.numbers $(BENCH_ARGS)
 
 # Time one autoencoder training step: Keras' or the fused batch normalisation, float32 or bfloat16.
 bench-steps: $(STAMP)

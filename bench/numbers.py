@@ -1,6 +1,6 @@
 """Numbers benchmark: the neurosymbolic MNIST-addition protocol, for handcalc's digit reader.
 
-    HANDCALC_DATA=../shared/data/mnist.npz python -m bench.numbers [--root STORE]
+    make bench-numbers     (or: HANDCALC_DATA=../shared/data/mnist.npz python -m bench.numbers)
 
 Two N-digit numbers are made of N MNIST test images each, every test image used
 once: floor(10000 / 2N) problems per N. Each is scored on its exact answer

@@ -41,18 +41,29 @@ async def load_images(uploads: list[UploadFile], settings: ApiSettings, field: s
 
 
 async def load_number(
-    upload: UploadFile, settings: ApiSettings, field: str, judge: Judge | None = None
+    upload: UploadFile,
+    settings: ApiSettings,
+    field: str,
+    judge: Judge | None = None,
+    keep_whole: bool = False,
 ) -> list[Digit]:
-    """The digits of the number in an upload, left to right; 413 or 422 saying what was
-    wrong. Cut in the thread pool: a long number costs milliseconds of work."""
+    """The digits of the number in an upload, left to right (`models.numbers.cut`); 413 or
+    422 saying what was wrong. Cut in the thread pool: a long number costs milliseconds."""
     data = await _read_bytes(upload, settings, field)
-    return await run_in_threadpool(_cut, data, settings, _label(upload, field), judge)
+    label = _label(upload, field)
+    return await run_in_threadpool(_cut, data, settings, label, judge, keep_whole)
 
 
-def _cut(data: bytes, settings: ApiSettings, label: str, judge: Judge | None) -> list[Digit]:
+def _cut(
+    data: bytes, settings: ApiSettings, label: str, judge: Judge | None, keep_whole: bool
+) -> list[Digit]:
     try:
         return cut_number(
-            data, max_pixels=settings.max_pixels, max_digits=settings.max_digits, judge=judge
+            data,
+            max_pixels=settings.max_pixels,
+            max_digits=settings.max_digits,
+            judge=judge,
+            keep_whole=keep_whole,
         )
     except ImageError as error:
         raise _refusal(label, error) from error

@@ -76,12 +76,14 @@ def cut_number(
     max_pixels: int = MAX_PIXELS,
     max_digits: int = MAX_DIGITS,
     judge: Judge | None = None,
+    keep_whole: bool = False,
 ) -> list[Digit]:
     """The digits of the number in an uploaded image, left to right.
 
     With a `judge` (a digit reader's confidence), a piece wide enough to be several
     touching digits is cut the way the reader is surest of, which may be not at all: a
-    wide 2 or 4 stays whole, touching 1s come apart. `ImageError` for
+    wide 2 or 4 stays whole, touching 1s come apart. With `keep_whole`, every separate
+    piece of ink is one digit, however wide (for models that read single digits). `ImageError` for
     anything that is not an image of ink; `TooManyDigits` over `max_digits`.
     """
     image = decode(data, max_pixels=max_pixels)
@@ -90,11 +92,15 @@ def cut_number(
         if is_mnist_form(pixels):
             image = pixels.astype(np.float32) * np.float32(1 / 255)
             return [Digit(image, _box_of(image))]
-    return cut_ink(ink_map(image), max_digits=max_digits, judge=judge)
+    return cut_ink(ink_map(image), max_digits=max_digits, judge=judge, keep_whole=keep_whole)
 
 
 def cut_ink(
-    ink: np.ndarray, *, max_digits: int = MAX_DIGITS, judge: Judge | None = None
+    ink: np.ndarray,
+    *,
+    max_digits: int = MAX_DIGITS,
+    judge: Judge | None = None,
+    keep_whole: bool = False,
 ) -> list[Digit]:
     """`cut_number` on an ink map (paper 0, strongest ink 1)."""
     if max_digits < 1:
@@ -117,8 +123,11 @@ def cut_ink(
     tall = [g for g in groups if g.height >= MIN_DIGIT_HEIGHT * height]
     groups = tall or groups
     page = Page(work, labels)
-    alone = len(groups) == 1
-    pieces = [p for group in groups for p in split(group, page, height, judge, alone=alone)]
+    if keep_whole:
+        pieces = [Piece(group, group.left, group.right) for group in groups]
+    else:
+        alone = len(groups) == 1
+        pieces = [p for group in groups for p in split(group, page, height, judge, alone=alone)]
     if len(pieces) > max_digits:
         raise TooManyDigits(
             f"the number has {len(pieces)} digits, over the limit of {max_digits} per number"

@@ -15,6 +15,7 @@ SERVED_NAMES = [
     "compare",
     "few-label",
     "multiply",
+    "reader",
     "vae",
 ]
 

@@ -170,6 +170,18 @@ def test_the_judge_keeps_a_wide_digit_whole(digits, starter_judge) -> None:
     assert whole_judged >= 36  # ...unless the reader is surer of it whole
 
 
+def test_keep_whole_makes_each_piece_of_ink_one_digit(digits) -> None:
+    images, _labels = digits
+    for index in range(10):
+        wide = _widened(images[index])
+        canvas = np.full((60, wide.shape[1] + 32), 255, np.uint8)
+        canvas[16:44, 16 : 16 + wide.shape[1]] = 255 - wide
+        (digit,) = cut_number(_png(canvas), keep_whole=True)
+        np.testing.assert_array_equal(digit.image, preprocess(_png(canvas)))
+    drawn = render.render(list(images[:5]), np.random.default_rng(0), render.Style(gap=(4, 6)))
+    assert len(cut_number(drawn.png(), keep_whole=True)) == 5
+
+
 def test_the_judge_still_cuts_touching_digits(digits, starter_judge) -> None:
     touching = render.Style(gap=(-1.0, 0.5))
     rate = _cut_rate(digits, touching, seed=4)
