@@ -21,7 +21,7 @@ import sys
 import time
 
 from app.settings import ApiSettings
-from models.stores import open_store
+from models.artifacts.stores import open_store
 
 TOKEN_FILE = "api-token"
 # One API process: its event loop reads uploads on one core while LiteRT computes on the

@@ -29,7 +29,7 @@ from celery.exceptions import WorkerLostError
 from kombu.exceptions import OperationalError
 
 from app.job_records import BrokerUnavailable, is_redis, job_records, unreachable
-from models.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
+from models.artifacts.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
 from models.job_spec import TrainingJob
 from models.settings import Settings
 

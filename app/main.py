@@ -22,8 +22,8 @@ from app.job_records import BrokerUnavailable
 from app.jobs import JobClient
 from app.serving import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
-from models.registry import StoreUnavailable
-from models.stores import open_store
+from models.artifacts.registry import StoreUnavailable
+from models.artifacts.stores import open_store
 
 logger = logging.getLogger(__name__)
 

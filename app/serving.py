@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from app.batching import MicroBatcher
-from models.catalog import LITERT_FILE
+from models.artifacts.catalog import LITERT_FILE
+from models.artifacts.registry import RegistryError, StoreUnavailable
+from models.artifacts.stores import Store
 from models.kinds import KINDS, LEGACY_KINDS, Kind, recorded_kind
-from models.registry import RegistryError, StoreUnavailable
 from models.runtime import LiteModel
-from models.stores import Store
 
 logger = logging.getLogger(__name__)
 

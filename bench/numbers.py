@@ -76,8 +76,8 @@ def precut_accuracy(operation: str, readings: np.ndarray, labels: np.ndarray, in
 
 
 def reader_readings(root: Path, name: str, images: np.ndarray) -> np.ndarray:
-    from models.catalog import LITERT_FILE
-    from models.registry import ArtifactStore
+    from models.artifacts.catalog import LITERT_FILE
+    from models.artifacts.registry import ArtifactStore
     from models.runtime import LiteModel
 
     model = LiteModel(ArtifactStore(root).resolve(name).file(LITERT_FILE))

@@ -204,7 +204,7 @@ def shifted_accuracy(
 ) -> float:
     """Accuracy of `name` on the shifted test digits: through the API's preprocessing, or
     `raw`: each 48x48 canvas scaled down to 28x28 as it is, with no re-centring."""
-    from models.catalog import LITERT_FILE
+    from models.artifacts.catalog import LITERT_FILE
     from models.preprocess import preprocess_many
     from models.runtime import LiteModel
 
@@ -229,11 +229,11 @@ def shifted_accuracy(
 
 
 def run(data: str, root: Path, command: str) -> dict:
+    from models.artifacts.registry import ArtifactStore
     from models.data import load_mnist
     from models.kinds import DEFAULT_MODELS
-    from models.pipeline import run_training
-    from models.precision import has_gpu
-    from models.registry import ArtifactStore
+    from models.training.pipeline import run_training
+    from models.training.precision import has_gpu
 
     machine = describe()  # measured before training, on idle cores
     dataset = load_mnist(data)

@@ -10,9 +10,9 @@ from typing import Annotated
 import keras
 from fastapi import FastAPI, File, UploadFile
 
-from models.catalog import KERAS_FILE
+from models.artifacts.catalog import KERAS_FILE
+from models.artifacts.registry import ArtifactStore
 from models.preprocess import preprocess
-from models.registry import ArtifactStore
 from models.settings import Settings
 
 

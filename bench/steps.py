@@ -6,7 +6,7 @@ Times a compiled training step (forward, backward, Adam update) of the default
 autoencoder on random images, with Keras' own batch normalisation and with the
 fused one the builders use, each in float32 and in mixed bfloat16, and prints a
 table with the machine. bfloat16 pays only where the CPU has AMX (see
-`models/precision.py`); elsewhere expect it to be no faster, or slower.
+`models/training/precision.py`); elsewhere expect it to be no faster, or slower.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def step_time_ms(normalisation: str, policy: str, batch: int, steps: int) -> flo
     import keras
     import tensorflow as tf
 
-    from models import builders, precision
+    from models.training import builders, precision
 
     fused = normalisation.startswith("fused")
     layer = builders.FusedBatchNormalization if fused else keras.layers.BatchNormalization

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from models.artifacts.names import NAME_PATTERN, NAME_RULE
 from models.kinds import KINDS, default_kind, get_kind, settle_kind
-from models.names import NAME_PATTERN, NAME_RULE
 from models.params import source_version
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.names import NAME_PATTERN
+from models.artifacts.names import NAME_PATTERN
 
 MAX_HEAD_PAIRS = 20_000_000  # pair indices drawn up front: 320 MB at this bound
 

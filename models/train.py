@@ -13,8 +13,8 @@ import logging
 import os
 import sys
 
+from models.artifacts.names import InvalidModelName, check_name
 from models.kinds import DEFAULT_MODELS, DEFAULTS_BY_NAME, KINDS
-from models.names import InvalidModelName, check_name
 from models.params import TrainingParams, version_field
 from models.settings import Settings
 
@@ -77,11 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
+    from models.artifacts.stores import open_store
     from models.data import load_mnist
     from models.kinds import settle_kind
-    from models.pipeline import run_training
-    from models.stores import open_store
-    from models.training import Monitor
+    from models.training.fit import Monitor
+    from models.training.pipeline import run_training
 
     settings = Settings()
     store = open_store(settings, arguments.root)

@@ -55,8 +55,8 @@ def mnist():
 @pytest.fixture(scope="session")
 def trained_root(tmp_path_factory, mnist) -> Path:
     """An artifact store with version 1 of every model, trained on the subset."""
-    from models.pipeline import run_training
-    from models.registry import ArtifactStore
+    from models.artifacts.registry import ArtifactStore
+    from models.training.pipeline import run_training
 
     reuse = os.environ.get("HANDCALC_TEST_REUSE_STORE")  # a local shortcut, unset in CI
     if reuse and all((Path(reuse) / name / "active").exists() for name in QUICK_PARAMS):
@@ -79,8 +79,8 @@ def digits(mnist) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def lite_classifier(trained_root):
     """A function from (N, 28, 28) float images to predicted digits, via the LiteRT export."""
-    from models.catalog import LITERT_FILE
-    from models.registry import ArtifactStore
+    from models.artifacts.catalog import LITERT_FILE
+    from models.artifacts.registry import ArtifactStore
     from models.runtime import LiteModel
 
     model = LiteModel(ArtifactStore(trained_root).resolve("classifier").file(LITERT_FILE))

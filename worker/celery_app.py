@@ -11,8 +11,8 @@ import logging
 from celery import Celery
 from celery.signals import worker_ready
 
+from models.artifacts.stores import open_store
 from models.settings import Settings
-from models.stores import open_store
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The training task: thin, JSON in and JSON out, calling `models.pipeline`."""
+"""The training task: thin, JSON in and JSON out, calling `models.training.pipeline`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 from celery import Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded, WorkerLostError
 
-from models.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
+from models.artifacts.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
+from models.artifacts.stores import open_store
 from models.job_spec import TrainingJob
-from models.stores import open_store
 from worker.celery_app import celery_app, settings
 
 logger = logging.getLogger(__name__)
@@ -99,8 +99,10 @@ def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     spec = TrainingJob.model_validate(job)
     spec = spec.bind(store.kind_of(spec.model))
     with JobReporter(self, spec.params["epochs"]) as reporter:
-        from models.pipeline import run_training  # TensorFlow loads here, in the pool process
-        from models.training import Monitor, TrainingCancelled
+        from models.training.fit import Monitor, TrainingCancelled
+        from models.training.pipeline import (
+            run_training,  # TensorFlow loads here, in the pool process
+        )
 
         try:
             published = run_training(

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.jobs import JobClient
 from app.serving import ModelServer
 from app.settings import ApiSettings
-from models.names import NAME_PATTERN, NAME_RULE
+from models.artifacts.names import NAME_PATTERN, NAME_RULE
 
 _bearer = HTTPBearer(auto_error=False, description="The value of HANDCALC_API_TOKEN.")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.names import NAME_PATTERN
+from models.artifacts.names import NAME_PATTERN
 
 
 def _example(**values: Any) -> ConfigDict:

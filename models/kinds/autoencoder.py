@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from models import evaluation
 from models.kinds.run import SAMPLES, Outcome, Run
-from models.training import as_float_images, train_autoencoder
+from models.training import evaluation
+from models.training.fit import as_float_images, train_autoencoder
 
 
 def train(run: Run) -> Outcome:

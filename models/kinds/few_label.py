@@ -22,11 +22,11 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from models.evaluation import classifier_accuracy, predict
 from models.kinds.classifier import endpoints
 from models.kinds.run import SAMPLES, Outcome, Run
 from models.params import FewLabelParams
-from models.training import Monitor, Trained, as_float_images, limit, optimizer, seed_everything
+from models.training.evaluation import classifier_accuracy, predict
+from models.training.fit import Monitor, Trained, as_float_images, limit, optimizer, seed_everything
 
 __all__ = ["choose_labelled", "endpoints", "indices_digest", "train", "train_few_label"]
 

@@ -8,12 +8,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models import evaluation
-from models.builders import head_reader
 from models.kinds.run import SAMPLES, Outcome, Run
 from models.ops import draw_pairs, operation
 from models.params import TrainingParams
-from models.training import PairResults, as_float_images, limit, split_validation, train_head
+from models.training import evaluation
+from models.training.builders import head_reader
+from models.training.fit import PairResults, as_float_images, limit, split_validation, train_head
 
 VALIDATION_PAIRS = 10_000
 

@@ -22,13 +22,13 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from models import evaluation
-from models.augment import batch_seed, random_affine
-from models.builders import IMAGE_SHAPE, build_classifier
 from models.kinds.run import SAMPLES, Outcome, Run
 from models.ops import draw_pairs
 from models.params import ReaderParams
-from models.training import (
+from models.training import evaluation
+from models.training.augment import batch_seed, random_affine
+from models.training.builders import IMAGE_SHAPE, build_classifier
+from models.training.fit import (
     STEPS_PER_CALL,
     Monitor,
     PairResults,

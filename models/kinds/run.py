@@ -11,13 +11,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from models.catalog import KERAS_FILE
+from models.artifacts.catalog import KERAS_FILE
+from models.artifacts.registry import Version
+from models.artifacts.stores import Store
 from models.data import Dataset
 from models.kinds import Kind, get_kind
 from models.params import TrainingParams, source_version
-from models.registry import Version
-from models.stores import Store
-from models.training import Monitor, Trained
+from models.training.fit import Monitor, Trained
 
 SAMPLES = 64
 """Inputs per signature on which the LiteRT export is checked against Keras."""

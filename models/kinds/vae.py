@@ -22,10 +22,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from models.evaluation import pixel_bce, predict
 from models.kinds.run import SAMPLES, Outcome, Run
 from models.params import VaeParams
-from models.training import (
+from models.training.evaluation import pixel_bce, predict
+from models.training.fit import (
     Monitor,
     Trained,
     as_float_images,

@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import ApiSettings
-from models.registry import ArtifactStore
+from models.artifacts.registry import ArtifactStore
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from app.batching import MicroBatcher
-from models.catalog import LITERT_FILE
-from models.registry import ArtifactStore
+from models.artifacts.catalog import LITERT_FILE
+from models.artifacts.registry import ArtifactStore
 from models.runtime import LiteModel
 from tests.helpers import image_bytes
 

@@ -12,8 +12,8 @@ import time
 import httpx
 
 from app.cli import api_command
-from models.registry import ArtifactStore
-from models.s3_store import S3ArtifactStore
+from models.artifacts.registry import ArtifactStore
+from models.artifacts.s3_store import S3ArtifactStore
 from tests.helpers import (
     S3_CREDENTIALS,
     free_port,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from models.augment import batch_seed, random_affine
+from models.training.augment import batch_seed, random_affine
 
 
 @pytest.fixture()

@@ -1,7 +1,7 @@
 import numpy as np
 
 from models.params import TrainingParams
-from models.training import _shuffled_batches
+from models.training.fit import _shuffled_batches
 
 
 def test_every_epoch_sees_each_example_once_in_a_new_order():

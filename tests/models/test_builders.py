@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from keras import layers
 
-from models.builders import (
+from models.artifacts.registry import ArtifactStore
+from models.training.builders import (
     build_autoencoder,
     build_classifier,
     build_decoder,
@@ -11,8 +12,7 @@ from models.builders import (
     build_head,
     fold_batch_norm,
 )
-from models.pipeline import load_keras_model
-from models.registry import ArtifactStore
+from models.training.pipeline import load_keras_model
 
 
 def test_autoencoder_shapes():

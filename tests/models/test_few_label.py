@@ -5,10 +5,10 @@ import shutil
 import numpy as np
 import pytest
 
-from models import pipeline
+from models.artifacts.registry import ArtifactStore
 from models.kinds import few_label
 from models.params import FewLabelParams
-from models.registry import ArtifactStore
+from models.training import pipeline
 
 
 @pytest.fixture()

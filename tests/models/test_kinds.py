@@ -4,10 +4,10 @@ import importlib
 
 import pytest
 
+from models.artifacts.names import InvalidModelName, check_name
+from models.artifacts.registry import ArtifactStore, Conflict
 from models.job_spec import TrainingJob
 from models.kinds import DEFAULT_MODELS, KINDS, KindConflict, default_kind, get_kind
-from models.names import InvalidModelName, check_name
-from models.registry import ArtifactStore, Conflict
 
 
 def test_every_kind_has_a_module_that_trains_and_exports_it():

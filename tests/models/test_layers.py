@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from models.layers import FusedBatchNormalization
+from models.training.layers import FusedBatchNormalization
 
 
 def _pair(shape):

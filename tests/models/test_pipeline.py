@@ -5,16 +5,16 @@ import keras
 import numpy as np
 import pytest
 
-from models import pipeline
-from models.builders import head_reader
-from models.catalog import KERAS_FILE, LITERT_FILE
+from models.artifacts.catalog import KERAS_FILE, LITERT_FILE
+from models.artifacts.registry import ArtifactStore
 from models.kinds import KINDS
 from models.kinds import head as head_kind
 from models.ops import operation
 from models.params import HeadParams
-from models.registry import ArtifactStore
 from models.runtime import LiteModel
-from models.training import (
+from models.training import pipeline
+from models.training.builders import head_reader
+from models.training.fit import (
     Monitor,
     PairResults,
     TrainingCancelled,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models.catalog import KERAS_FILE
+from models.artifacts.catalog import KERAS_FILE
 
 STARTER = Path(__file__).resolve().parents[2] / "starter"
 

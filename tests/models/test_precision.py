@@ -2,11 +2,11 @@ import keras
 import numpy as np
 import pytest
 
-from models import precision
-from models.builders import build_autoencoder, build_encoder, build_head, head_reader
 from models.ops import operation
 from models.params import AutoencoderParams, HeadParams
-from models.training import PairResults, train_autoencoder, train_head
+from models.training import precision
+from models.training.builders import build_autoencoder, build_encoder, build_head, head_reader
+from models.training.fit import PairResults, train_autoencoder, train_head
 
 
 def test_explicit_precisions_resolve_to_themselves():

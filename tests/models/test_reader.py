@@ -9,14 +9,14 @@ import pytest
 
 from models.kinds import reader as reader_kind
 from models.params import ReaderParams
-from models.training import PairResults
+from models.training.fit import PairResults
 
 
 def test_no_digit_label_reaches_the_readers_training(mnist, tmp_path, monkeypatch) -> None:
     """Training receives images, pairs of their indices and each pair's sum: nothing else
     derived from the labels. The spy sees every argument the real training gets."""
-    from models.pipeline import run_training
-    from models.registry import ArtifactStore
+    from models.artifacts.registry import ArtifactStore
+    from models.training.pipeline import run_training
 
     (x_train, y_train), _ = mnist
     seen: list[tuple] = []
@@ -58,8 +58,8 @@ def test_no_digit_label_reaches_the_readers_training(mnist, tmp_path, monkeypatc
 
 def test_the_quick_reader_reads_digits_it_was_never_told(trained_root, mnist) -> None:
     """Two short epochs of sums on the test subset teach real digits (labels only score)."""
-    from models.catalog import LITERT_FILE
-    from models.registry import ArtifactStore
+    from models.artifacts.catalog import LITERT_FILE
+    from models.artifacts.registry import ArtifactStore
     from models.runtime import LiteModel
 
     (_, _), (x_test, y_test) = mnist

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from models.registry import (
+from models.artifacts.registry import (
     ArtifactStore,
     Conflict,
     CorruptVersion,
@@ -129,7 +129,7 @@ def test_concurrent_publishers_get_distinct_versions(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys
-        from models.registry import ArtifactStore
+        from models.artifacts.registry import ArtifactStore
         store = ArtifactStore({str(tmp_path)!r})
         for index in range(15):
             with store.stage("add") as staging:

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from models.catalog import LITERT_FILE
-from models.registry import ArtifactStore
+from models.artifacts.catalog import LITERT_FILE
+from models.artifacts.registry import ArtifactStore
 from models.runtime import MAX_ROWS, LiteModel
 
 

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from models.registry import ArtifactStore, Conflict, CorruptVersion, NotFound, file_digest
-from models.s3_store import S3ArtifactStore, StoreUnavailable, split_url
+from models.artifacts.registry import ArtifactStore, Conflict, CorruptVersion, NotFound, file_digest
+from models.artifacts.s3_store import S3ArtifactStore, StoreUnavailable, split_url
 from tests.helpers import free_port, s3_client, s3_server
 
 BUCKET = "handcalc-test"

@@ -5,8 +5,8 @@ import sys
 def test_serving_modules_do_not_import_tensorflow():
     code = (
         "import sys\n"
-        "import models, models.preprocess, models.registry, models.runtime, models.ops\n"
-        "import models.params, models.catalog, models.settings, models.data\n"
+        "import models, models.preprocess, models.artifacts.registry, models.runtime, models.ops\n"
+        "import models.params, models.artifacts.catalog, models.settings, models.data\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
         "print(heavy)\n"
     )

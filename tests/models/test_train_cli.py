@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from models import train
-from models.registry import ArtifactStore
+from models.artifacts.registry import ArtifactStore
 
 
 def test_heads_read_with_what_the_same_run_trained_even_when_nothing_is_activated(

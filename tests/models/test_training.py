@@ -1,7 +1,7 @@
 import numpy as np
 
 from models.params import AutoencoderParams, HeadParams
-from models.training import optimizer, split_validation
+from models.training.fit import optimizer, split_validation
 
 
 def _learning_rates(adam, steps):

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.catalog import KERAS_FILE, LITERT_FILE
+from models.artifacts.catalog import KERAS_FILE, LITERT_FILE
+from models.artifacts.registry import ArtifactStore
 from models.kinds import vae
-from models.registry import ArtifactStore
 from models.runtime import LiteModel
 
 

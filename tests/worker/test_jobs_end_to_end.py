@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from models.registry import ArtifactStore
+from models.artifacts.registry import ArtifactStore
 from tests.helpers import image_bytes
 from tests.worker.conftest import HEARTBEAT_TIMEOUT_S, _wait
 

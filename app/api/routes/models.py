@@ -11,7 +11,7 @@ from app.api.deps import Authorized, ServerDep
 from app.api.errors import PROTECTED, ErrorBody
 from app.api.schemas import ModelInfo, VersionInfo
 from app.serving import ModelServer
-from models.registry import Conflict, CorruptVersion, InvalidName, NotFound
+from models.artifacts.registry import Conflict, CorruptVersion, InvalidName, NotFound
 
 router = APIRouter(prefix="/models", tags=["models"])
 

@@ -140,8 +140,8 @@ def test_paper_covered_in_noise_is_cut_within_the_limit_or_refused(share: float)
 @pytest.fixture(scope="module")
 def starter_judge():
     """The shipped reader's confidence in each digit input (LiteRT, as the API asks it)."""
-    from models.catalog import LITERT_FILE
-    from models.registry import ArtifactStore
+    from models.artifacts.catalog import LITERT_FILE
+    from models.artifacts.registry import ArtifactStore
     from models.runtime import LiteModel
     from models.settings import Settings
 

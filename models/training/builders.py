@@ -9,8 +9,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from models.layers import FusedBatchNormalization
 from models.ops import operation
+from models.training.layers import FusedBatchNormalization
 
 IMAGE_SHAPE = (28, 28)
 
@@ -40,7 +40,7 @@ def build_encoder(latent_dim: int = 100) -> keras.Model:
     x = _conv_block(x, 32)
     x = _conv_block(x, 64)
     x = layers.Flatten()(x)
-    # outputs stay float32 when the layers before them compute in bfloat16 (models/precision.py)
+    # outputs stay float32 when the layers before them compute in bfloat16 (training/precision.py)
     latent = layers.Dense(latent_dim, activation="sigmoid", name="latent", dtype="float32")(x)
     return keras.Model(image, latent, name="encoder")
 
@@ -167,7 +167,7 @@ def fold_batch_norm(model: keras.Model, name: str | None = None) -> keras.Model:
     inference mode a batch normalisation is a fixed per-channel affine map, so
     the folded model gives the same outputs; it just no longer has batch
     statistics to drift when it is fine-tuned. Like any layer built, the copies
-    compute in the dtype policy in force (`models/precision.py`).
+    compute in the dtype policy in force (`models/training/precision.py`).
     """
     chain = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     for previous, layer in zip(model.layers, chain, strict=False):

@@ -32,8 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from models.artifacts.names import InvalidModelName, check_name, is_valid_name
 from models.kinds import recorded_kind
-from models.names import InvalidModelName, check_name, is_valid_name
 
 logger = logging.getLogger(__name__)
 

@@ -17,16 +17,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models import precision
-from models.augment import batch_seed, random_affine
-from models.builders import (
+from models.ops import operation
+from models.params import AutoencoderParams, ClassifierParams, HeadParams, TrainingParams
+from models.training import precision
+from models.training.augment import batch_seed, random_affine
+from models.training.builders import (
     build_autoencoder,
     build_classifier,
     build_dense_classifier,
     build_head,
 )
-from models.ops import operation
-from models.params import AutoencoderParams, ClassifierParams, HeadParams, TrainingParams
 
 # Training steps per call into the compiled graph: fewer Python round trips per batch
 # (measured on 2 CPU cores: 10% faster head epochs than one step per call).

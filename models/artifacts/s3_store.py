@@ -1,6 +1,6 @@
 """The versioned artifact store on S3 or any S3-compatible server (MinIO, ...).
 
-Same rules as the folder store (`models.registry`), kept with S3's own primitives::
+Same rules as the folder store (`models.artifacts.registry`), kept with S3's own primitives::
 
     PREFIX/<name>/blobs/<sha256 hex>         every file, stored once by its content
     PREFIX/<name>/versions/<version>.json    the manifest: metadata and each file's digest
@@ -37,9 +37,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from models.kinds import recorded_kind
-from models.names import is_valid_name
-from models.registry import (
+from models.artifacts.names import is_valid_name
+from models.artifacts.registry import (
     ALIAS,
     METADATA,
     STAGING_PREFIX,
@@ -57,6 +56,7 @@ from models.registry import (
     validate_name,
     validate_version,
 )
+from models.kinds import recorded_kind
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ class S3ArtifactStore(StoreQueries):
 
     def seed(self, source: str | os.PathLike[str]) -> list[str]:
         """Upload every model of a local store that this one lacks entirely, alias included."""
-        from models.registry import ArtifactStore
+        from models.artifacts.registry import ArtifactStore
 
         source_store = ArtifactStore(source)
         seeded = []

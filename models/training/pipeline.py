@@ -18,16 +18,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.catalog import KERAS_FILE, LITERT_FILE
+from models.artifacts.catalog import KERAS_FILE, LITERT_FILE
+from models.artifacts.stores import Store
 from models.data import Dataset, digest, load_mnist
-from models.export import export_litert, max_difference
 from models.kinds import settle_kind
 from models.kinds.run import Run, load_keras_model
-from models.layers import portable
 from models.params import TrainingParams
-from models.precision import has_gpu
-from models.stores import Store
-from models.training import Monitor, limit
+from models.training.export import export_litert, max_difference
+from models.training.fit import Monitor, limit
+from models.training.layers import portable
+from models.training.precision import has_gpu
 
 __all__ = ["Published", "load_keras_model", "run_training"]
 

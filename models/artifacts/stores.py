@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Protocol
 
-from models.registry import ArtifactStore, Version
+from models.artifacts.registry import ArtifactStore, Version
 from models.settings import Settings
 
 
@@ -44,7 +44,7 @@ def open_store(settings: Settings, location: str | os.PathLike[str] | None = Non
     """
     where = os.fspath(location) if location is not None else settings.artifacts
     if isinstance(where, str) and where.startswith("s3://"):
-        from models.s3_store import S3ArtifactStore
+        from models.artifacts.s3_store import S3ArtifactStore
 
         return S3ArtifactStore(where, settings.cache)
     return ArtifactStore(Path(where))

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from models.ops import decode, draw_pairs, operation
-from models.training import as_float_images
+from models.training.fit import as_float_images
 
 EVALUATION_PAIRS = 10_000
 EVALUATION_SEED = 20_260_601  # fixed, so every version is scored on the same test pairs

@@ -1,0 +1,1 @@
+"""The artifact store: versions, aliases, names and the files each version holds."""
