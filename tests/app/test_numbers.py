@@ -149,6 +149,11 @@ def test_bad_numbers_get_clear_errors(starter_client, digits) -> None:
     assert "61 digits, over the limit of 60" in response.json()["detail"]
     assert "'a'" in response.json()["detail"]
 
+    huge = image_bytes(np.full((6000, 8000), 255))  # 48 megapixels of paper, a small PNG
+    response = starter_client.post("/read", files={"image": huge})
+    assert response.status_code == 413
+    assert "over the limit of 40 megapixels" in response.json()["detail"]
+
 
 def test_a_drawing_is_read_as_best_it_can_be(starter_client) -> None:
     from PIL import Image, ImageDraw
