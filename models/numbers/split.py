@@ -96,7 +96,7 @@ class Page:
         """The piece's ink prepared as a single upload is: a `(28, 28)` model input."""
         group = piece.group
         rows, cols = slice(group.top, group.bottom), slice(piece.left, piece.right)
-        mine = np.isin(self.labels[rows, cols], group.labels)
+        mine = self._members(group)[self.labels[rows, cols]]
         # take in the faint anti-aliased edge around the strokes, not the neighbours' ink
         edge = ndimage.binary_dilation(mine, structure=np.ones((3, 3)))
         try:
@@ -104,10 +104,17 @@ class Page:
         except ImageError:
             return np.zeros((SIDE, SIDE), np.float32)
 
+    def _members(self, group: Group) -> np.ndarray:
+        """Indexed by stroke label: whether that stroke is in `group` (a table lookup is
+        several times faster than `np.isin` on every pixel)."""
+        members = np.zeros(int(self.labels.max()) + 1, dtype=bool)
+        members[group.labels] = True
+        return members
+
     def profile(self, group: Group) -> np.ndarray:
         """The group's ink in each of its columns, 1 for a heavily inked column."""
         rows, cols = slice(group.top, group.bottom), slice(group.left, group.right)
-        mine = np.isin(self.labels[rows, cols], group.labels)
+        mine = self._members(group)[self.labels[rows, cols]]
         profile = (self.ink[rows, cols] * mine).sum(axis=0)
         return profile / max(float(np.percentile(profile, 90)), 1e-6)
 
