@@ -53,6 +53,15 @@ def test_every_starter_loads_with_plain_keras(tmp_path):
 def test_every_freshly_trained_kind_loads_with_plain_keras(trained_root, tmp_path):
     paths = sorted(Path(trained_root).glob(f"*/*/{KERAS_FILE}"))
     kinds = {json.loads((path.parent / "metadata.json").read_text())["kind"] for path in paths}
-    assert kinds == {"autoencoder", "classifier", "vae", "few-label", "add", "multiply", "compare"}
+    assert kinds == {
+        "autoencoder",
+        "classifier",
+        "vae",
+        "few-label",
+        "reader",
+        "add",
+        "multiply",
+        "compare",
+    }
     result = _load_elsewhere(paths, tmp_path)
     assert len(result["loaded"]) == len(paths) and result["handcalc_modules"] == []
