@@ -167,7 +167,7 @@ def markdown(report: dict) -> str:
         "of single test digits read right; trained on sums of random single-digit pairs only.",
         "",
         "| operation | N | problems | pre-cut (mean ± sd, "
-        f"{report['seeds']} seeds) | drawn + cut + HTTP | miscut numbers | anchor | goal |",
+        f"{report['seeds']} seeds) | drawn + cut + HTTP | problems cut wrong | anchor | goal |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
