@@ -12,7 +12,9 @@ from fastapi import status
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-ALWAYS_ADMITTED = frozenset({"/healthz", "/readyz"})
+from app.metrics import ADMISSION
+
+ALWAYS_ADMITTED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class AdmissionMiddleware:
@@ -29,6 +31,7 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.max_in_flight:
+            ADMISSION.labels("refused").inc()
             # one event loop per process: the check and the increment cannot interleave
             await _drain(receive)
             response = JSONResponse(
@@ -43,6 +46,7 @@ class AdmissionMiddleware:
             )
             await response(scope, receive, send)
             return
+        ADMISSION.labels("admitted").inc()
         self.in_flight += 1
         try:
             await self.app(scope, receive, send)

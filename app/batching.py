@@ -25,15 +25,26 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 Runner = Callable[..., dict[str, np.ndarray]]
-_Request = tuple[str, str, np.ndarray, asyncio.Future]
+_Request = tuple[str, str, np.ndarray, asyncio.Future, float]
+"""Signature, input name, rows, the waiter's future, and when it was queued."""
+
+
+class Observer(Protocol):
+    """Hears of every model call and of how long each request waited for its call."""
+
+    def call(self, rows: int, seconds: float) -> None: ...
+
+    def waited(self, seconds: float) -> None: ...
 
 
 @dataclass
@@ -59,6 +70,7 @@ class MicroBatcher:
         max_batch: int = 64,
         max_wait_s: float = 0.002,
         executor: Executor | None = None,
+        observer: Observer | None = None,
     ) -> None:
         if max_batch < 1 or max_wait_s < 0:
             raise ValueError("max_batch must be >= 1 and max_wait_s >= 0")
@@ -66,6 +78,7 @@ class MicroBatcher:
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
         self._executor = executor
+        self._observer = observer
         self._model = threading.Lock()
         self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
         self.calls: deque[int] = deque(maxlen=1000)  # rows per model call, most recent last
@@ -86,7 +99,7 @@ class MicroBatcher:
             )
         state = self._states.setdefault(loop, _LoopState())
         future = loop.create_future()
-        state.requests.append((signature, input_name, rows, future))
+        state.requests.append((signature, input_name, rows, future, time.perf_counter()))
         if not state.in_flight:
             if sum(len(request[2]) for request in state.requests) >= self._max_batch:
                 self._start(loop, state)
@@ -120,6 +133,10 @@ class MicroBatcher:
         by_signature: dict[str, list[_Request]] = {}
         for request in requests:
             by_signature.setdefault(request[0], []).append(request)
+        if self._observer is not None:
+            now = time.perf_counter()
+            for request in requests:
+                self._observer.waited(now - request[4])
         results = []
         for signature, group in by_signature.items():
             try:
@@ -144,7 +161,7 @@ class MicroBatcher:
             results = done.result()
         for group, outcome in results:
             start = 0
-            for _, _, rows, future in group:
+            for _, _, rows, future, _queued in group:
                 end = start + len(rows)
                 if not future.done():  # a done one's client went away
                     if isinstance(outcome, BaseException):
@@ -158,4 +175,8 @@ class MicroBatcher:
     def _locked_run(self, signature: str, input_name: str, rows: np.ndarray) -> dict:
         with self._model:
             self.calls.append(len(rows))
-            return self._run(signature, **{input_name: rows})
+            started = time.perf_counter()
+            outputs = self._run(signature, **{input_name: rows})
+        if self._observer is not None:
+            self._observer.call(len(rows), time.perf_counter() - started)
+        return outputs

@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
+from app.metrics import MULTIPROCESS_DIR
 from app.settings import ApiSettings
 from models.artifacts.stores import open_store
 
@@ -61,11 +63,26 @@ def ensure_token(settings: ApiSettings) -> str:
     return token
 
 
+def metrics_environment(settings: ApiSettings, workers: int) -> dict[str, str]:
+    """For several API processes, a fresh folder where each writes its Prometheus samples
+    (`PROMETHEUS_MULTIPROC_DIR`, unless already set), so any one's /metrics adds all up."""
+    if workers < 2 or os.environ.get(MULTIPROCESS_DIR):
+        return {}
+    folder = settings.state_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)  # samples of processes that are gone
+    folder.mkdir(parents=True)
+    return {MULTIPROCESS_DIR: str(folder.absolute())}
+
+
 def run(arguments: argparse.Namespace) -> int:
     """Start the API and a worker, print where to find them, stop both on Ctrl-C."""
     settings = ApiSettings()
     token = ensure_token(settings)
-    environment = {**os.environ, "HANDCALC_API_TOKEN": token}
+    environment = {
+        **os.environ,
+        "HANDCALC_API_TOKEN": token,
+        **metrics_environment(settings, arguments.workers),
+    }
     processes = [
         subprocess.Popen(worker_command(), env=environment),
         subprocess.Popen(
@@ -144,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "run":
         return run(arguments)
     if arguments.command == "serve":
+        os.environ.update(metrics_environment(ApiSettings(), arguments.workers))
         os.execv(sys.executable, api_command(arguments.host, arguments.port, arguments.workers))
     if arguments.command == "worker":
         os.execv(sys.executable, worker_command(arguments.concurrency))

@@ -29,6 +29,7 @@ from celery.exceptions import WorkerLostError
 from kombu.exceptions import OperationalError
 
 from app.job_records import BrokerUnavailable, is_redis, job_records, unreachable
+from app.metrics import JOBS
 from models.artifacts.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
 from models.job_spec import TrainingJob
 from models.settings import Settings
@@ -110,6 +111,7 @@ class JobClient:
         }
         with self._broker():
             self.celery.send_task(TRAIN_TASK, args=[job.model_dump()], task_id=job_id, retry=False)
+        JOBS.labels("submitted").inc()
         try:
             self.records.add(record)
         except BrokerUnavailable:
@@ -176,6 +178,7 @@ class JobClient:
                 logger.warning("could not broadcast the revocation of %s", job_id)
         else:
             self._request_stop(job_id, CANCELLED_STATE, "cancelled while running")
+        JOBS.labels("cancelled").inc()
         return self.status(job_id)
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from app.api.routes import models as models_routes
 from app.body_limit import BodyLimitMiddleware
 from app.job_records import BrokerUnavailable
 from app.jobs import JobClient
+from app.metrics import MetricsMiddleware
 from app.serving import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
 from models.artifacts.registry import StoreUnavailable
@@ -91,7 +92,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)  # outermost
+    app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
+    app.add_middleware(MetricsMiddleware)  # outermost: counts refusals too
     app.state.settings = settings
     for module in (inference, generative, arithmetic, jobs, models_routes, health):
         app.include_router(module.router)

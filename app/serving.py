@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from app.batching import MicroBatcher
+from app.metrics import MODEL_LOADS, SERVED_VERSION, BatchMetrics
 from models.artifacts.catalog import LITERT_FILE
 from models.artifacts.registry import RegistryError, StoreUnavailable
 from models.artifacts.stores import Store
@@ -156,6 +157,7 @@ class ModelServer:
                 try:
                     loaded = self._load(name, wanted)
                 except Exception as error:
+                    MODEL_LOADS.labels(name, "failed").inc()
                     self._failures[name] = _Failure(wanted, f"{type(error).__name__}: {error}")
                     logger.error(
                         "cannot load %s v%d, still serving %s: %s",
@@ -167,6 +169,8 @@ class ModelServer:
                     continue
                 self._served[name] = loaded  # the swap: one reference assignment
                 self._failures.pop(name, None)
+                MODEL_LOADS.labels(name, "loaded").inc()
+                SERVED_VERSION.labels(name).set(wanted)
                 logger.info("serving %s v%d", name, wanted)
 
     def _load(self, name: str, version: int) -> Served:
@@ -184,6 +188,7 @@ class ModelServer:
             max_batch=self._max_batch,
             max_wait_s=self._max_wait_s,
             executor=self._executor,
+            observer=BatchMetrics(name),
         )
         served = Served(name, version, kind, model, stored.metadata, batcher)
         _warm_up(served)

@@ -36,7 +36,8 @@ def dockerfile():
 def test_compose_services_run_real_commands(compose, capsys):
     services = compose["services"]
     assert set(services) == {
-        "redis", "minio", "minio-bucket", "lb", "api", "worker", "worker-gpu"
+        "redis", "minio", "minio-bucket", "lb", "api", "worker", "worker-gpu", "prometheus",
+        "flower",
     }  # fmt: skip
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["handcalc"] == "app.cli:main"
@@ -98,6 +99,17 @@ def test_compose_health_restart_and_gpu(compose):
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
     assert "profiles" not in services["worker"]  # scalable with --scale worker=N
     assert "container_name" not in services["worker"]
+    for name in ("prometheus", "flower"):
+        assert services[name]["profiles"] == ["monitoring"]
+
+
+def test_prometheus_scrapes_every_api_replica(compose):
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    (job,) = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["api"] and discovery["port"] == 8000
+    assert "--broker=redis://redis:6379/0" in compose["services"]["flower"]["command"]
 
 
 def test_dockerfile_stages(dockerfile):

@@ -1,13 +1,14 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the Prometheus metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import JobsDep, ServerDep
 from app.api.schemas import Health, Readiness
 from app.job_records import BrokerUnavailable
+from app.metrics import exposition
 
 router = APIRouter(tags=["health"])
 
@@ -44,3 +45,17 @@ def readyz(server: ServerDep, jobs: JobsDep) -> Readiness | JSONResponse:
             },
         )
     return Readiness(status="ready", models=serving, jobs=jobs_state)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "The text exposition format."}},
+)
+def metrics() -> Response:
+    """Requests by route, method and status; request durations; upload bytes; rows and
+    waits of the micro-batches and model call durations by model; the version each name
+    serves; model loads; admitted and refused requests; jobs sent and cancelled."""
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)
