@@ -13,6 +13,7 @@ import numpy as np
 
 from app.api.schemas import Box, DigitReading, NumberReading
 from app.serving import ModelServer, ModelUnavailable, Served, UnknownModel
+from models.numbers import arithmetic
 from models.numbers.cut import Digit
 from models.numbers.split import Judge
 
@@ -41,7 +42,7 @@ def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberRead
     confidences = probabilities[np.arange(len(best)), best]
     return NumberReading(
         value="".join(str(int(value)) for value in best),
-        confidence=float(np.exp(np.log(np.maximum(confidences, 1e-300)).sum())),
+        confidence=arithmetic.most_probable(probabilities).probability,
         digits=[
             DigitReading(
                 value=int(value),
@@ -55,25 +56,24 @@ def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberRead
     )
 
 
-def reader_for(server: ModelServer, route: str, name: str | None) -> Served | None:
-    """The reader `name` names when it is one, else the shipped one (None when that has
+def reader_for(server: ModelServer, route: str, named: Served | None) -> Served | None:
+    """The `named` model when it is a reader, else the shipped one (None when that has
     nothing to serve)."""
-    if name is not None:
-        named = server.for_route(route, name)
-        if named.kind.name == "reader":
-            return named
+    if named is not None and named.kind.name == "reader":
+        return named
     try:
         return server.for_route(route, DEFAULT_READER)
     except (ModelUnavailable, UnknownModel):
         return None
 
 
-def choose(server: ModelServer, route: str, model: str | None, single: bool) -> Served:
-    """Who answers `route`: `model` when named; else, for two single digits, the more
-    accurate of the route's head and the default reader; else the default reader."""
-    if model is not None:
-        return server.for_route(route, model)
-    reader = reader_for(server, route, None)
+def choose(
+    server: ModelServer, route: str, named: Served | None, reader: Served | None, single: bool
+) -> Served:
+    """Who answers `route`: the `named` model; else, for two single digits, the more
+    accurate of the route's head and the `reader`; else the `reader`."""
+    if named is not None:
+        return named
     if not single:
         if reader is None:
             server.get(DEFAULT_READER)  # raises ModelUnavailable, saying how to train it

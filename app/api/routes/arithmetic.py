@@ -60,14 +60,13 @@ async def read(
 
 async def _operands(route: str, model: str | None, server, settings, a, b):
     named = server.for_route(route, model) if model is not None else None
-    reader = reader_for(server, route, model)
+    reader = reader_for(server, route, named)
     # a head reads single digits: each separate piece of ink is one, however wide
     cutting = {"judge": judge(reader), "keep_whole": named is not None and named is not reader}
     number_a = await load_number(a, settings, "a", **cutting)
     number_b = await load_number(b, settings, "b", **cutting)
     single = len(number_a) == len(number_b) == 1
-    answerer = choose(server, route, model, single)
-    reader = answerer if answerer.kind.name == "reader" else reader
+    answerer = choose(server, route, named, reader, single)
     if answerer is not reader and not single:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
