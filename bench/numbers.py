@@ -20,7 +20,6 @@ train on N-digit sums). Results go to bench/results/numbers.json and numbers.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -34,6 +33,7 @@ import numpy as np
 from app.cli import api_command
 from bench.load import RESULTS, ROOT, _free_port, start, stop
 from bench.machine import describe
+from bench.report import write_report
 from models.numbers import arithmetic, render
 
 SIZES = {"add": (1, 2, 4, 15, 100), "multiply": (1, 2, 4), "compare": (1, 4, 15)}
@@ -203,12 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run(arguments.data, Path(arguments.root), arguments.model, arguments.seeds,
                  arguments.limit)  # fmt: skip
     report["command"] = " ".join(["python -m bench.numbers", *(argv or sys.argv[1:])])
-    results = Path(arguments.results)
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "numbers.json").write_text(json.dumps(report, indent=2) + "\n")
-    table = markdown(report)
-    (results / "numbers.md").write_text(table)
-    print(table)
+    write_report(arguments.results, "numbers", report, markdown(report))
     return 0
 
 

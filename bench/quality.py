@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from bench.machine import describe
+from bench.report import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -326,12 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="handcalc-quality-") as scratch:
         root = Path(arguments.root) if arguments.root else Path(scratch)
         report = run(arguments.data, root, command_line(argv))
-    results = Path(arguments.results)
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "quality.json").write_text(json.dumps(report, indent=2) + "\n")
-    table = markdown(report)
-    (results / "quality.md").write_text(table)
-    print(table)
+    write_report(arguments.results, "quality", report, markdown(report))
     return 0 if all(met is not False for met in report["goals"].values()) else 1
 
 
