@@ -13,10 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import __version__
 from app.admission import AdmissionMiddleware
 from app.api.errors import EVERY_ROUTE, install_openapi
-from app.api.routes import arithmetic, bench, generative, health, inference, jobs
+from app.api.routes import arithmetic, bench, generative, health, inference, jobs, oip
 from app.api.routes import models as models_routes
+from app.api.tensors import ProtocolError
 from app.body_limit import BodyLimitMiddleware
 from app.job_records import BrokerUnavailable
 from app.jobs import JobClient
@@ -78,7 +80,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="handcalc",
-        version="0.1.0",
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=EVERY_ROUTE,
@@ -95,7 +97,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
     app.add_middleware(MetricsMiddleware)  # outermost: counts refusals too
     app.state.settings = settings
-    for module in (inference, generative, arithmetic, jobs, models_routes, health):
+    for module in (inference, generative, arithmetic, jobs, models_routes, health, oip):
         app.include_router(module.router)
     if settings.bench_routes:
         app.include_router(bench.router)
@@ -130,6 +132,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         return JSONResponse(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": str(error)}
         )
+
+    @app.exception_handler(ProtocolError)
+    async def protocol_error(request: Request, error: ProtocolError) -> JSONResponse:
+        return JSONResponse(status_code=error.status_code, content={"error": str(error)})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

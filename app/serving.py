@@ -211,6 +211,15 @@ class ModelServer:
             )
         return served
 
+    def loaded(self, name: str) -> Served | None:
+        """The version `name` serves now, of whatever kind; None when nothing is loaded."""
+        return self._served.get(name)
+
+    def failure(self, name: str) -> str | None:
+        """Why the active version of `name` could not be loaded, if it could not."""
+        failure = self._failures.get(name)
+        return f"v{failure.version}: {failure.error}" if failure else None
+
     def for_route(self, route: str, name: str) -> Served:
         """The version `name` serves, checked to be of a kind that answers `route`."""
         served = self._served.get(name)

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 MAX_ROWS = 64
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output of a signature: its shape (-1 for the batch) and element type."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+@dataclass(frozen=True)
+class SignatureSpec:
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
 
 
 class LiteModel:
@@ -31,6 +47,12 @@ class LiteModel:
         self._runners = {
             key: self._interpreter.get_signature_runner(key) for key in self.signatures
         }
+        self.specs: dict[str, SignatureSpec] = {
+            key: SignatureSpec(
+                _specs(runner.get_input_details()), _specs(runner.get_output_details())
+            )
+            for key, runner in self._runners.items()
+        }
         self._lock = threading.Lock()
 
     def run(self, signature: str, **inputs: np.ndarray) -> dict[str, np.ndarray]:
@@ -51,3 +73,10 @@ class LiteModel:
         with self._lock:
             outputs = self._runners[signature](**arrays)
             return {key: np.array(value, copy=True) for key, value in outputs.items()}
+
+
+def _specs(details: dict[str, dict]) -> tuple[TensorSpec, ...]:
+    return tuple(
+        TensorSpec(name, tuple(int(d) for d in detail["shape_signature"]), np.dtype(detail["dtype"]))
+        for name, detail in sorted(details.items())
+    )

@@ -40,6 +40,22 @@ async def load_images(uploads: list[UploadFile], settings: ApiSettings, field: s
     return batch
 
 
+async def load_numbers(
+    uploads: dict[str, UploadFile],
+    settings: ApiSettings,
+    judge: Judge | None = None,
+    keep_whole: bool = False,
+) -> list[list[Digit]]:
+    """The digits of the number in each upload (by field), left to right
+    (`models.numbers.cut`); 413 or 422 naming the first bad one. All are cut in one trip
+    to the thread pool: a long number costs milliseconds, a lone digit less than the trip."""
+    labelled = [
+        (await _read_bytes(upload, settings, field), _label(upload, field))
+        for field, upload in uploads.items()
+    ]
+    return await run_in_threadpool(_cut_all, labelled, settings, judge, keep_whole)
+
+
 async def load_number(
     upload: UploadFile,
     settings: ApiSettings,
@@ -47,11 +63,18 @@ async def load_number(
     judge: Judge | None = None,
     keep_whole: bool = False,
 ) -> list[Digit]:
-    """The digits of the number in an upload, left to right (`models.numbers.cut`); 413 or
-    422 saying what was wrong. Cut in the thread pool: a long number costs milliseconds."""
-    data = await _read_bytes(upload, settings, field)
-    label = _label(upload, field)
-    return await run_in_threadpool(_cut, data, settings, label, judge, keep_whole)
+    """The digits of the number in one upload (see `load_numbers`)."""
+    (digits,) = await load_numbers({field: upload}, settings, judge, keep_whole)
+    return digits
+
+
+def _cut_all(
+    labelled: list[tuple[bytes, str]],
+    settings: ApiSettings,
+    judge: Judge | None,
+    keep_whole: bool,
+) -> list[list[Digit]]:
+    return [_cut(data, settings, label, judge, keep_whole) for data, label in labelled]
 
 
 def _cut(

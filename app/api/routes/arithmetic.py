@@ -8,6 +8,8 @@ instead: by default whichever of the two scored better on the same test pairs.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Annotated
 
 import numpy as np
@@ -16,7 +18,7 @@ from fastapi import APIRouter, File, HTTPException, UploadFile, status
 from app.api.deps import ServerDep, SettingsDep, model_query
 from app.api.errors import NAMED_MODEL
 from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts, Read, model_ref
-from app.api.uploads import load_number
+from app.api.uploads import load_number, load_numbers
 from app.numbers import (
     DEFAULT_READER,
     choose,
@@ -59,12 +61,13 @@ async def read(
 
 
 async def _operands(route: str, model: str | None, server, settings, a, b):
+    """Who answers, both numbers' digits, and the reader's readings of them (still to be
+    awaited, so that a head's call can run beside the reader's; None: no reader)."""
     named = server.for_route(route, model) if model is not None else None
     reader = reader_for(server, route, named)
     # a head reads single digits: each separate piece of ink is one, however wide
-    cutting = {"judge": judge(reader), "keep_whole": named is not None and named is not reader}
-    number_a = await load_number(a, settings, "a", **cutting)
-    number_b = await load_number(b, settings, "b", **cutting)
+    keep_whole = named is not None and named is not reader
+    number_a, number_b = await load_numbers({"a": a, "b": b}, settings, judge(reader), keep_whole)
     single = len(number_a) == len(number_b) == 1
     answerer = choose(server, route, named, reader, single)
     if answerer is not reader and not single:
@@ -74,8 +77,20 @@ async def _operands(route: str, model: str | None, server, settings, a, b):
             f"'a' has {len(number_a)} and 'b' {len(number_b)}: use a digit reader "
             f"(model={DEFAULT_READER}) for numbers",
         )
-    readings = await read_digits(reader, number_a, number_b) if reader else None
+    readings = read_digits(reader, number_a, number_b) if reader else _nothing()
     return answerer, number_a, number_b, readings
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _answers(answerer: Served, route: str, a, b, readings: Awaitable):
+    """The head's reading of the two digits (None when the reader answers) and the
+    reader's readings, from model calls that run at the same time."""
+    if answerer.kind.name != route:
+        return None, await readings
+    return await asyncio.gather(_head(answerer, a, b), readings)
 
 
 def _numbers(number_a: list[Digit], number_b: list[Digit], readings) -> dict:
@@ -94,9 +109,9 @@ def _ref(served: Served) -> HeadRef:
 
 
 async def _arithmetic(route: str, model: str | None, server, settings, a, b) -> ArithmeticResult:
-    answerer, number_a, number_b, readings = await _operands(route, model, server, settings, a, b)
-    if answerer.kind.name == route:
-        reading = await _head(answerer, number_a, number_b)
+    answerer, number_a, number_b, pending = await _operands(route, model, server, settings, a, b)
+    reading, readings = await _answers(answerer, route, number_a, number_b, pending)
+    if reading is not None:
         value, confidence = int(reading.results[0]), float(reading.confidence[0])
     else:
         operation = arithmetic.add if route == "add" else arithmetic.multiply
@@ -142,12 +157,12 @@ async def compare(
     b: ImageB,
     model: Annotated[str | None, _model("compare")] = None,
 ) -> Comparison:
-    answerer, number_a, number_b, readings = await _operands(
+    answerer, number_a, number_b, pending = await _operands(
         "compare", model, server, settings, a, b
     )
+    reading, readings = await _answers(answerer, "compare", number_a, number_b, pending)
     equal = None
-    if answerer.kind.name == "compare":
-        reading = await _head(answerer, number_a, number_b)
+    if reading is not None:
         greater, probability = bool(reading.results[0]), float(reading.confidence[0])
     else:
         comparison = arithmetic.compare(*readings)
