@@ -69,6 +69,9 @@ def _run(handler: Handler) -> Callable[[argparse.Namespace], int]:
         except Unreachable as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:  # Ctrl-C while watching a job: the job itself goes on
+            print("interrupted", file=sys.stderr)
+            return 130
         except BrokenPipeError:  # whatever read the output stopped (e.g. `| head`)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
