@@ -4,7 +4,8 @@
     handcalc serve      the API alone (uvicorn)
     handcalc worker     one training worker (Celery)
     handcalc train ...  train models in this process (see `handcalc train --help`)
-    handcalc models     what the artifact store holds
+    handcalc classify, read, add, multiply, compare, jobs, models
+                        talk to a running API (app.client.commands; --help on each)
 
 The API and the worker are started as separate processes by module name; this
 module imports neither of them.
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 
+from app.client.commands import add_commands
 from app.metrics import MULTIPROCESS_DIR
 from app.settings import ApiSettings
 from models.artifacts.stores import open_store
@@ -156,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="run a training worker")
     worker.add_argument("--concurrency", type=int, default=1)
     commands.add_parser("train", help="train models (see handcalc train --help)")
-    commands.add_parser("models", help="list the stored models")
+    add_commands(commands, list_store=list_models)
     arguments = parser.parse_args(argv)
+    if hasattr(arguments, "handler"):
+        return arguments.handler(arguments)
     if arguments.command == "run":
         return run(arguments)
     if arguments.command == "serve":
@@ -165,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         os.execv(sys.executable, api_command(arguments.host, arguments.port, arguments.workers))
     if arguments.command == "worker":
         os.execv(sys.executable, worker_command(arguments.concurrency))
-    return list_models(arguments)
+    return 0
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from app.cli import api_command
+from app.client import Client
 from bench.machine import describe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +155,8 @@ def prepare_inputs(folder: Path, base: str) -> dict[str, dict[str, str]]:
         paths.append(path)
     three = paths[int(np.flatnonzero(labels == 3)[0])]
     four = paths[int(np.flatnonzero(labels == 4)[0])]
-    latent = httpx.post(f"{base}/encode", files={"image": three.read_bytes()}).json()["latent"]
+    with Client(base) as client:
+        latent = client.encode(three).latent
     latent_path = folder / "latent.json"
     latent_path.write_text(json.dumps({"latent": latent}))
     return {

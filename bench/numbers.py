@@ -27,10 +27,10 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 from app.cli import api_command
+from app.client import ApiError, Client
 from bench.load import RESULTS, ROOT, _free_port, start, stop
 from bench.machine import describe
 from bench.report import write_report
@@ -97,18 +97,17 @@ def http_accuracy(
         index, (first, second) = job
         rng = np.random.default_rng(index)
         a, b = (render.render(list(images[part]), rng, STYLE).png() for part in (first, second))
-        response = client.post(
-            f"{base}/{operation}", files={"a": a, "b": b}, params={"model": model}
-        )
-        if response.status_code == 422:  # e.g. cut into more digits than a number may have
-            return False, True
-        response.raise_for_status()
-        body = response.json()
+        try:
+            answer = getattr(client, operation)(a, b, model=model)
+        except ApiError as error:
+            if error.status == 422:  # e.g. cut into more digits than a number may have
+                return False, True
+            raise
         expected = OPERATORS[operation](value(labels[first]), value(labels[second]))
-        miscut = len(body["a"]["digits"]) != len(first) or len(body["b"]["digits"]) != len(second)
-        return body["result"] == expected, miscut
+        miscut = len(answer.a.digits) != len(first) or len(answer.b.digits) != len(second)
+        return answer.result == expected, miscut
 
-    with httpx.Client(timeout=60) as client, ThreadPoolExecutor(4) as pool:
+    with Client(base, timeout=60) as client, ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(one, enumerate(indices)))
     return float(np.mean([right for right, _ in outcomes])), sum(m for _, m in outcomes)
 

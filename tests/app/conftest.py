@@ -38,3 +38,24 @@ def republish(store: ArtifactStore, name: str, version: int = 1, **overrides) ->
         for filename, content in overrides.items():
             (staging / filename.replace("_", ".")).write_bytes(content)
         return store.publish(name, staging, metadata).version
+
+
+LIVE_TOKEN = "live-api-token"
+
+
+@pytest.fixture(scope="session")
+def live_api(trained_root, tmp_path_factory):
+    """A real uvicorn API over a private copy of the trained store, with a token and the
+    embedded job queue (no worker: jobs stay queued); (base URL, store root)."""
+    from tests.helpers import api_process
+
+    folder = tmp_path_factory.mktemp("live-api")
+    shutil.copytree(trained_root, folder / "store")
+    environment = {
+        "HANDCALC_ARTIFACT_ROOT": str(folder / "store"),
+        "HANDCALC_STATE_DIR": str(folder / "state"),
+        "HANDCALC_API_TOKEN": LIVE_TOKEN,
+        "HANDCALC_RELOAD_INTERVAL_S": "0.1",
+    }
+    with api_process(folder, environment, "--log-level", "warning") as (base, _):
+        yield base, folder / "store"
