@@ -77,6 +77,7 @@ class LiteModel:
 
 def _specs(details: dict[str, dict]) -> tuple[TensorSpec, ...]:
     return tuple(
-        TensorSpec(name, tuple(int(d) for d in detail["shape_signature"]), np.dtype(detail["dtype"]))
+        TensorSpec(name, tuple(int(size) for size in detail["shape_signature"]), np.dtype(kind))
         for name, detail in sorted(details.items())
+        for kind in [detail["dtype"]]
     )
