@@ -76,8 +76,8 @@ class LiteModel:
 
 
 def _specs(details: dict[str, dict]) -> tuple[TensorSpec, ...]:
-    return tuple(
-        TensorSpec(name, tuple(int(size) for size in detail["shape_signature"]), np.dtype(kind))
-        for name, detail in sorted(details.items())
-        for kind in [detail["dtype"]]
-    )
+    specs = []
+    for name, detail in sorted(details.items()):
+        shape = tuple(int(size) for size in detail["shape_signature"])
+        specs.append(TensorSpec(name, shape, np.dtype(detail["dtype"])))
+    return tuple(specs)
