@@ -15,16 +15,20 @@ from models.artifacts.names import NAME_PATTERN, NAME_RULE
 
 _bearer = HTTPBearer(auto_error=False, description="The value of HANDCALC_API_TOKEN.")
 
+# The dependencies are coroutines, although none awaits: FastAPI runs a plain `def`
+# dependency in the thread pool, and two such trips per request cost /classify and /add
+# a sixth of the event loop's time under load (py-spy, wrk -c32 on /add).
 
-def get_settings(request: Request) -> ApiSettings:
+
+async def get_settings(request: Request) -> ApiSettings:
     return request.app.state.settings
 
 
-def get_server(request: Request) -> ModelServer:
+async def get_server(request: Request) -> ModelServer:
     return request.app.state.server
 
 
-def get_jobs(request: Request) -> JobClient:
+async def get_jobs(request: Request) -> JobClient:
     return request.app.state.jobs
 
 
@@ -33,7 +37,7 @@ ServerDep = Annotated[ModelServer, Depends(get_server)]
 JobsDep = Annotated[JobClient, Depends(get_jobs)]
 
 
-def require_token(
+async def require_token(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

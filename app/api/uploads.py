@@ -47,13 +47,29 @@ async def load_numbers(
     keep_whole: bool = False,
 ) -> list[list[Digit]]:
     """The digits of the number in each upload (by field), left to right
-    (`models.numbers.cut`); 413 or 422 naming the first bad one. All are cut in one trip
-    to the thread pool: a long number costs milliseconds, a lone digit less than the trip."""
+    (`models.numbers.cut`); 413 or 422 naming the first bad one. Small uploads are cut on
+    the event loop (a lone digit costs less than a trip to a thread), others in one trip
+    to the thread pool: a long number costs milliseconds."""
     labelled = [
         (await _read_bytes(upload, settings, field), _label(upload, field))
         for field, upload in uploads.items()
     ]
+    if sum(len(data) for data, _ in labelled) <= INLINE_BYTES:
+        # Small images are cut right here, unless the cut needs the reader's opinion (a
+        # group of touching digits): that is a model call, never made on the event loop.
+        try:
+            return _cut_all(labelled, settings, judge and _judge_elsewhere, keep_whole)
+        except _JudgeNeeded:
+            pass
     return await run_in_threadpool(_cut_all, labelled, settings, judge, keep_whole)
+
+
+class _JudgeNeeded(Exception):
+    """Raised by `_judge_elsewhere`: cut again in the thread pool, with the real judge."""
+
+
+def _judge_elsewhere(images: np.ndarray) -> np.ndarray:
+    raise _JudgeNeeded
 
 
 async def load_number(

@@ -165,3 +165,29 @@ def test_a_drawing_is_read_as_best_it_can_be(starter_client) -> None:
     response = starter_client.post("/read", files={"image": image_bytes(np.asarray(paper))})
     assert response.status_code == 200
     assert 1 <= len(response.json()["digits"]) <= 3
+
+
+def test_small_touching_numbers_are_cut_with_the_readers_judgement(starter_client, digits):
+    """A small upload is cut on the event loop; one whose digits touch needs the reader to
+    judge where to split, which happens in the thread pool: both give the cut that
+    `cut_number` makes with that judge."""
+    from models.numbers.cut import cut_number
+
+    reader = starter_client.app.state.server.get("reader").model
+
+    def judge(images: np.ndarray) -> np.ndarray:
+        return reader.run("classify", image=images)["probabilities"].max(axis=1)
+
+    images, _labels = digits
+    rng = np.random.default_rng(11)
+    split_by_judgement = 0
+    for _ in range(12):
+        drawn = render.render(list(images[rng.integers(0, len(images), 4)]), rng, render.TOUCHING)
+        png = drawn.png()
+        assert len(png) < 64 * 1024  # small enough to be cut on the event loop first
+        expected = cut_number(png, judge=judge)
+        body = starter_client.post("/read", files={"image": png}).json()
+        boxes = [tuple(d["box"][k] for k in ("x", "y", "width", "height")) for d in body["digits"]]
+        assert boxes == [tuple(d.box) for d in expected]
+        split_by_judgement += len(cut_number(png)) != len(expected)
+    assert split_by_judgement >= 1  # the judge changed at least one cut

@@ -140,12 +140,12 @@ router = APIRouter(
 
 
 @router.get("", response_model=ServerMetadata, summary="Server metadata")
-def server_metadata() -> ServerMetadata:
+async def server_metadata() -> ServerMetadata:
     return ServerMetadata(name="handcalc", version=__version__, extensions=EXTENSIONS)
 
 
 @router.get("/health/live", response_model=Liveness, summary="The server is alive")
-def server_live() -> Liveness:
+async def server_live() -> Liveness:
     return Liveness(live=True)
 
 
@@ -155,7 +155,7 @@ def server_live() -> Liveness:
     summary="Every model is loaded",
     responses={503: _MODEL_ERRORS[503]},
 )
-def server_ready(server: ServerDep) -> ServerReadiness | JSONResponse:
+async def server_ready(server: ServerDep) -> ServerReadiness | JSONResponse:
     missing = [name for name, version in server.status().items() if version is None]
     if missing:
         raise ProtocolError(f"not ready, models not loaded: {', '.join(missing)}", 503)
@@ -168,7 +168,7 @@ def server_ready(server: ServerDep) -> ServerReadiness | JSONResponse:
     summary="A model's inputs and outputs",
     responses=_MODEL_ERRORS,
 )
-def model_metadata(server: ServerDep, name: str) -> ModelMetadata:
+async def model_metadata(server: ServerDep, name: str) -> ModelMetadata:
     return _metadata(_served(server, name, None))
 
 
@@ -178,7 +178,7 @@ def model_metadata(server: ServerDep, name: str) -> ModelMetadata:
     summary="A model version's inputs and outputs",
     responses=_MODEL_ERRORS,
 )
-def version_metadata(server: ServerDep, name: str, version: str) -> ModelMetadata:
+async def version_metadata(server: ServerDep, name: str, version: str) -> ModelMetadata:
     return _metadata(_served(server, name, version))
 
 
@@ -188,7 +188,7 @@ def version_metadata(server: ServerDep, name: str, version: str) -> ModelMetadat
     summary="The model is loaded",
     responses=_MODEL_ERRORS,
 )
-def model_ready(server: ServerDep, name: str) -> ModelReadiness:
+async def model_ready(server: ServerDep, name: str) -> ModelReadiness:
     served = _served(server, name, None)
     return ModelReadiness(name=name, version=str(served.version), ready=True)
 
@@ -199,7 +199,7 @@ def model_ready(server: ServerDep, name: str) -> ModelReadiness:
     summary="The model version is loaded",
     responses=_MODEL_ERRORS,
 )
-def version_ready(server: ServerDep, name: str, version: str) -> ModelReadiness:
+async def version_ready(server: ServerDep, name: str, version: str) -> ModelReadiness:
     served = _served(server, name, version)
     return ModelReadiness(name=name, version=str(served.version), ready=True)
 
