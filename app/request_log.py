@@ -94,6 +94,20 @@ def _route(scope: Scope) -> str:
     return getattr(scope.get("route"), "path", None) or "unmatched"
 
 
+UVICORN_JSON_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "models.logs.JsonFormatter"}},
+    "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "loggers": {
+        "uvicorn": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": [], "propagate": False},
+    },
+}
+"""Uvicorn's `--log-config` in JSON: for the lines of its supervisor process (with several
+API processes), which creates no app to configure logging."""
+
+
 def configure_api_logging(format: str, access_log: bool) -> None:
     """Logging for an API process, after uvicorn set up its own loggers: in JSON, uvicorn's
     lines go through the same JSON handler as everyone's, and its access log gives way to

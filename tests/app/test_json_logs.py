@@ -4,12 +4,17 @@ JSON object, and the lines of a request carry the id it came with or was given."
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+from subprocess import STDOUT
 
 import httpx
 import pytest
 
-from tests.helpers import api_process, image_bytes
+from tests.helpers import api_process, free_port, image_bytes, wait_until_ready
 
 
 def _lines(log) -> list[dict]:
@@ -83,3 +88,26 @@ def test_the_access_log_can_be_turned_off(tmp_path, trained_root, log_format):
     assert "/models" not in text and "/readyz" not in text
     if log_format == "json":
         assert all(line["logger"] != "app.access" for line in _lines(log))
+
+
+def test_handcalc_serve_with_two_processes_logs_only_json(tmp_path, trained_root):
+    """Uvicorn's supervisor, which creates no app, logs JSON too (its `--log-config`)."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    environment = {
+        **os.environ,
+        "HANDCALC_LOG_FORMAT": "json",
+        "HANDCALC_ARTIFACT_ROOT": str(trained_root),
+        "HANDCALC_STATE_DIR": str(tmp_path / "state"),
+    }
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+    process = subprocess.Popen(command, env=environment, stdout=log.open("w"), stderr=STDOUT)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}", process, 90, log.read_text)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    messages = [line["message"] for line in _lines(log)]
+    assert any(message.startswith("Started parent process") for message in messages)
+    assert any(message.startswith("Stopping parent process") for message in messages)
+    assert sum(message == "Application startup complete." for message in messages) == 2
