@@ -14,6 +14,7 @@ module imports neither of them.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -24,6 +25,7 @@ import time
 
 from app.client.commands import add_commands
 from app.metrics import MULTIPROCESS_DIR
+from app.request_log import UVICORN_JSON_CONFIG
 from app.settings import ApiSettings
 from models.artifacts.stores import open_store
 
@@ -40,6 +42,16 @@ def api_command(host: str, port: int, workers: int) -> list[str]:
         sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
         "--host", host, "--port", str(port), "--workers", str(workers),
     ]  # fmt: skip
+
+
+def log_arguments(settings: ApiSettings) -> list[str]:
+    """In JSON, uvicorn's `--log-config` making its own supervisor's lines JSON too."""
+    if settings.log_format != "json":
+        return []
+    path = settings.state_dir.absolute() / "uvicorn-logging.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(UVICORN_JSON_CONFIG))
+    return ["--log-config", str(path)]
 
 
 def worker_command(concurrency: int = 1) -> list[str]:
@@ -88,7 +100,9 @@ def run(arguments: argparse.Namespace) -> int:
     processes = [
         subprocess.Popen(worker_command(), env=environment),
         subprocess.Popen(
-            api_command(arguments.host, arguments.port, arguments.workers), env=environment
+            api_command(arguments.host, arguments.port, arguments.workers)
+            + log_arguments(settings),
+            env=environment,
         ),
     ]
     base = f"http://{arguments.host}:{arguments.port}"
@@ -165,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "run":
         return run(arguments)
     if arguments.command == "serve":
-        os.environ.update(metrics_environment(ApiSettings(), arguments.workers))
-        os.execv(sys.executable, api_command(arguments.host, arguments.port, arguments.workers))
+        settings = ApiSettings()
+        os.environ.update(metrics_environment(settings, arguments.workers))
+        command = api_command(arguments.host, arguments.port, arguments.workers)
+        os.execv(sys.executable, command + log_arguments(settings))
     if arguments.command == "worker":
         os.execv(sys.executable, worker_command(arguments.concurrency))
     return 0

@@ -30,8 +30,9 @@ from kombu.exceptions import OperationalError
 
 from app.job_records import BrokerUnavailable, is_redis, job_records, unreachable
 from app.metrics import JOBS
-from models.artifacts.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
+from models.artifacts.catalog import CANCELLED, PROGRESS, REQUEST_ID_HEADER, TRAIN_TASK, cancel_key
 from models.job_spec import TrainingJob
+from models.logs import annotate, context
 from models.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -104,13 +105,22 @@ class JobClient:
         """Send the job, then record it: a job that could not be sent is never listed."""
         self.check()
         job_id = uuid.uuid4().hex
+        annotate(job_id=job_id, model=job.model)
+        request_id = context().get("request_id")
         record = {
             "id": job_id,
             "spec": job.model_dump(),
             "submitted": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "request_id": request_id,
         }
         with self._broker():
-            self.celery.send_task(TRAIN_TASK, args=[job.model_dump()], task_id=job_id, retry=False)
+            self.celery.send_task(
+                TRAIN_TASK,
+                args=[job.model_dump()],
+                task_id=job_id,
+                retry=False,
+                headers={REQUEST_ID_HEADER: request_id},  # the worker logs the job under it
+            )
         JOBS.labels("submitted").inc()
         try:
             self.records.add(record)

@@ -23,10 +23,12 @@ from app.body_limit import BodyLimitMiddleware
 from app.job_records import BrokerUnavailable
 from app.jobs import JobClient
 from app.metrics import MetricsMiddleware
+from app.request_log import RequestLogMiddleware, configure_api_logging
 from app.serving import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
 from models.artifacts.registry import StoreUnavailable
 from models.artifacts.stores import open_store
+from models.logs import native_output_logged
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +50,7 @@ BROKER_RETRY_AFTER_S = 5
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
-    if not logging.getLogger().handlers:  # uvicorn configures only its own loggers
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    configure_api_logging(settings.log_format, settings.access_log)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +65,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             max_batch=settings.batch_max_size,
             max_wait_s=settings.batch_max_wait_ms / 1000.0,
         )
-        server.start()
+        with native_output_logged("litert", enabled=settings.log_format == "json"):
+            server.start()  # loads and warms up every model: LiteRT prints a line on the first
         app.state.server = server
         app.state.jobs = JobClient(settings)
         # Everything alive now lives as long as the app. Frozen, the collector stops
@@ -95,7 +97,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
-    app.add_middleware(MetricsMiddleware)  # outermost: counts refusals too
+    app.add_middleware(MetricsMiddleware)  # counts refusals too
+    access_line = settings.access_log and settings.log_format == "json"
+    app.add_middleware(RequestLogMiddleware, access_log=access_line)  # outermost: ids every reply
     app.state.settings = settings
     for module in (inference, generative, arithmetic, jobs, models_routes, health, oip):
         app.include_router(module.router)

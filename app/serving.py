@@ -26,6 +26,7 @@ from models.artifacts.catalog import LITERT_FILE
 from models.artifacts.registry import RegistryError, StoreUnavailable
 from models.artifacts.stores import Store
 from models.kinds import KINDS, LEGACY_KINDS, Kind, recorded_kind
+from models.logs import annotate
 from models.runtime import LiteModel
 
 logger = logging.getLogger(__name__)
@@ -209,6 +210,7 @@ class ModelServer:
                 f"model '{name}' has not been trained yet: train it with "
                 f"`python -m models.train {name}` or POST /jobs, then retry"
             )
+        annotate(model=name, version=served.version)  # on the request's later log lines
         return served
 
     def loaded(self, name: str) -> Served | None:

@@ -45,6 +45,10 @@ class ApiSettings(Settings):
     batch_max_wait_ms: float = Field(2.0, ge=0.0, le=1000.0)
     """Longest a request waits for others to share its model call."""
 
+    access_log: bool = True
+    """One log line per request (uvicorn's in the text format; in JSON, one with the request
+    id, route, status and duration)."""
+
     bench_routes: bool = False
     """Expose POST /bench/floor (upload + preprocessing, no model) for the load benchmark."""
 

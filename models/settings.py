@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,14 @@ class Settings(BaseSettings):
 
     job_heartbeat_timeout_s: float = Field(60.0, ge=1.0)
     """A running job whose worker has been silent this long is marked failed."""
+
+    log_format: Literal["text", "json"] = "text"
+    """`json`: every log line of the API and the workers is one JSON object (time, level,
+    logger, message, and the request id, route, status, duration, model and job when known)."""
+
+    worker_metrics_port: int | None = Field(None, ge=1, le=65535)
+    """Where a worker serves its Prometheus metrics (job counts and durations, epoch
+    progress) over HTTP; unset: it serves none."""
 
     @field_validator("artifact_root", mode="before")
     @classmethod

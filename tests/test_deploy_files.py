@@ -103,12 +103,18 @@ def test_compose_health_restart_and_gpu(compose):
         assert services[name]["profiles"] == ["monitoring"]
 
 
-def test_prometheus_scrapes_every_api_replica(compose):
+def test_prometheus_scrapes_every_api_replica_and_worker(compose):
     config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
-    (job,) = config["scrape_configs"]
-    assert job["metrics_path"] == "/metrics"
-    (discovery,) = job["dns_sd_configs"]
+    api, workers = config["scrape_configs"]
+    assert api["metrics_path"] == workers["metrics_path"] == "/metrics"
+    (discovery,) = api["dns_sd_configs"]
     assert discovery["names"] == ["api"] and discovery["port"] == 8000
+    (discovery,) = workers["dns_sd_configs"]
+    assert discovery["names"] == ["worker", "worker-gpu"]
+    for name in discovery["names"]:  # the port each worker serves its metrics on
+        port = compose["services"][name]["environment"]["HANDCALC_WORKER_METRICS_PORT"]
+        assert int(port) == discovery["port"]
+    assert "HANDCALC_WORKER_METRICS_PORT" not in compose["services"]["api"]["environment"]
     assert "--broker=redis://redis:6379/0" in compose["services"]["flower"]["command"]
 
 

@@ -14,7 +14,9 @@ from celery.exceptions import Ignore, SoftTimeLimitExceeded, WorkerLostError
 from models.artifacts.catalog import CANCELLED, PROGRESS, TRAIN_TASK, cancel_key
 from models.artifacts.stores import open_store
 from models.job_spec import TrainingJob
+from models.logs import annotate
 from worker.celery_app import celery_app, settings
+from worker.metrics import SUCCEEDED, JobMeter, record_epoch
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +26,9 @@ HEARTBEAT_S = 2.0
 class JobReporter:
     """Progress, heartbeats and cancellation for one running job."""
 
-    def __init__(self, task: Task, epochs: int) -> None:
+    def __init__(self, task: Task, model: str, epochs: int) -> None:
         self._task = task
+        self._model = model
         self._task_id = task.request.id  # the request is thread-local: keep the id for the beat
         self._lock = threading.Lock()
         self._finished = threading.Event()
@@ -38,6 +41,7 @@ class JobReporter:
         self._beat = threading.Thread(target=self._heartbeat, name="job-heartbeat", daemon=True)
 
     def __enter__(self) -> JobReporter:
+        record_epoch(self._model, 0, self.meta["progress"]["epochs"])
         self._publish()
         self._beat.start()
         return self
@@ -52,6 +56,7 @@ class JobReporter:
         self.meta["metrics"] = metrics
         self.meta["history"] = [*self.meta["history"], {"epoch": epoch, **metrics}]
         self._publish()
+        record_epoch(self._model, epoch, epochs)
 
     def cancelled(self) -> bool:
         return _stop_request(self._task, self._task_id) is not None
@@ -79,8 +84,9 @@ def _stop_request(task: Task, task_id: str) -> dict[str, str] | None:
         return {"state": "cancelled", "reason": "cancelled"}
 
 
-def _end(task: Task, state: str, reason: str) -> None:
+def _end(task: Task, meter: JobMeter, state: str, reason: str) -> None:
     """Record a final state of our own and tell Celery to leave it alone."""
+    meter.state = state
     if state == "failed":
         task.backend.mark_as_failure(task.request.id, WorkerLostError(reason))
     else:
@@ -91,14 +97,21 @@ def _end(task: Task, state: str, reason: str) -> None:
 @celery_app.task(name=TRAIN_TASK, bind=True, acks_late=True)
 def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     """Train, evaluate and publish one model from a JSON job spec."""
+    with JobMeter() as meter:
+        return _train(self, job, meter)
+
+
+def _train(self: Task, job: dict[str, Any], meter: JobMeter) -> dict[str, Any]:
     request = _stop_request(self, self.request.id)
     if request is not None:  # cancelled while queued, or given up on and delivered again
-        _end(self, request["state"], request["reason"])
+        _end(self, meter, request["state"], request["reason"])
 
     store = open_store(settings)
     spec = TrainingJob.model_validate(job)
     spec = spec.bind(store.kind_of(spec.model))
-    with JobReporter(self, spec.params["epochs"]) as reporter:
+    meter.kind = spec.kind
+    annotate(model=spec.model, kind=spec.kind)
+    with JobReporter(self, spec.model, spec.params["epochs"]) as reporter:
         from models.training.fit import Monitor, TrainingCancelled
         from models.training.pipeline import (
             run_training,  # TensorFlow loads here, in the pool process
@@ -131,7 +144,10 @@ def train(self: Task, job: dict[str, Any]) -> dict[str, Any]:
         logger.info("job %s stopped after %d epochs", self.request.id, len(history))
         request = _stop_request(self, self.request.id) or {"state": "cancelled"}
         reason = f"{request['state']} after {len(history)} epochs; nothing was published"
-        _end(self, request["state"], request.get("reason", reason) + f" ({reason})")
+        _end(self, meter, request["state"], request.get("reason", reason) + f" ({reason})")
+    meter.state = SUCCEEDED
+    annotate(version=published.version)
+    logger.info("job %s published %s v%d", self.request.id, published.name, published.version)
     return {
         "model": published.name,
         "kind": published.kind,

@@ -13,6 +13,7 @@ LITERT_FILE = "model.tflite"
 TRAIN_TASK = "handcalc.train"
 CANCELLED = "CANCELLED"  # the Celery state of a job that was cancelled
 PROGRESS = "PROGRESS"  # the Celery state of a job that reported an epoch or a heartbeat
+REQUEST_ID_HEADER = "request_id"  # the Celery message header: the request that sent the job
 
 
 def cancel_key(job_id: str) -> bytes:

@@ -179,6 +179,22 @@ def redis_stack(tmp_path, trained_root):
 
 
 @pytest.fixture()
+def observed_stack(tmp_path, trained_root):
+    """`redis_stack` logging JSON, its worker serving metrics; (stack, metrics URL)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    port = free_port()
+    extra = {"HANDCALC_LOG_FORMAT": "json", "HANDCALC_WORKER_METRICS_PORT": str(port)}
+    stack = _make_stack(tmp_path, trained_root, REDIS_URL, extra=extra)
+    try:
+        yield stack, f"http://127.0.0.1:{port}/metrics"
+    finally:
+        stack.stop()
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture()
 def embedded_stack(tmp_path, trained_root):
     stack = _make_stack(tmp_path, trained_root, None)
     try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from models.artifacts.registry import ArtifactStore
 from tests.helpers import image_bytes
@@ -141,3 +143,51 @@ def test_any_replica_follows_lists_and_cancels_any_job(redis_stack):
     assert httpx.get(f"{other}/jobs/{queued}", headers=headers).json()["state"] == "cancelled"
     bad_page = httpx.get(f"{other}/jobs", params={"limit": 0}, headers=headers)
     assert bad_page.status_code == 422 and "limit" in bad_page.json()["detail"]
+
+
+def _samples(url: str) -> dict[tuple[str, tuple], float]:
+    """A real scrape of the worker's metrics: {(sample name, sorted labels): value}."""
+    response = httpx.get(url, timeout=5)
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def test_a_job_logs_json_under_its_request_id_and_moves_the_worker_metrics(observed_stack):
+    stack, metrics_url = observed_stack
+    succeeded = ("handcalc_worker_jobs_total", (("kind", "classifier"), ("state", "succeeded")))
+    before = _samples(metrics_url)
+    response = httpx.post(
+        f"{stack.base}/jobs",
+        json={"model": "classifier", "params": QUICK_JOB},
+        headers={**stack.headers, "X-Request-ID": "train-req-42"},
+    )
+    assert response.status_code == 202 and response.headers["x-request-id"] == "train-req-42"
+    job_id = response.json()["id"]
+    job = stack.wait_for_job(job_id, {"succeeded", "failed", "cancelled"})
+    assert job["state"] == "succeeded", job
+
+    after = _samples(metrics_url)
+    assert after[succeeded] - before.get(succeeded, 0.0) == 1
+    duration = ("handcalc_worker_job_duration_seconds_count", (("kind", "classifier"),))
+    assert after[duration] == 1
+    model = (("model", "classifier"),)
+    assert after[("handcalc_worker_job_epoch", model)] == QUICK_JOB["epochs"]
+    assert after[("handcalc_worker_job_epochs", model)] == QUICK_JOB["epochs"]
+
+    stack.stop()
+    lines = [json.loads(line) for line in stack.logs[-1].read_text().splitlines()]
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= set(line), line
+    of_the_job = [line for line in lines if line.get("job_id") == job_id]
+    assert {"celery.app.trace", "worker.tasks"} <= {line["logger"] for line in of_the_job}
+    in_the_task = [line for line in of_the_job if line["logger"] != "celery.worker.strategy"]
+    assert in_the_task and all(line["request_id"] == "train-req-42" for line in in_the_task)
+    (published,) = [line for line in in_the_task if line["logger"] == "worker.tasks"]
+    assert published["model"] == "classifier" and published["version"] == 2
+    api = [json.loads(line) for line in (stack.state / "api.log").read_text().splitlines()]
+    (sent,) = [line for line in api if line.get("request_id") == "train-req-42"]
+    assert sent["job_id"] == job_id and sent["status"] == 202
