@@ -45,9 +45,11 @@ class ApiSettings(Settings):
     batch_max_wait_ms: float = Field(2.0, ge=0.0, le=1000.0)
     """Longest a request waits for others to share its model call."""
 
-    access_log: bool = True
+    access_log: bool = False
     """One log line per request (uvicorn's in the text format; in JSON, one with the request
-    id, route, status and duration)."""
+    id, route, status and duration). Off by default: it cost /classify 3 to 14% of its
+    requests/s at 32 clients (`python -m bench.load --access-log on,off`, three runs), and
+    /metrics counts every request by route, status and duration anyway."""
 
     bench_routes: bool = False
     """Expose POST /bench/floor (upload + preprocessing, no model) for the load benchmark."""

@@ -2,7 +2,10 @@
 
     make bench-load      (or: python -m bench.load --duration 5)
 
-For one and two uvicorn worker processes it reports requests/s and p50/p95/p99
+The API runs as `make run` and compose run it: access log, metrics and logging as
+they are by default; `--access-log on,off` also measures it without the access log
+(the figure its default was chosen by). For one and two uvicorn worker processes
+it reports requests/s and p50/p95/p99
 latency at several concurrencies for /classify, /add, /encode and /decode, the
 HTTP floor (POST /bench/floor: the same upload parsed and preprocessed, no
 model), batch /classify with 256 PNGs per request, cold start and resident
@@ -96,10 +99,13 @@ def rss_mb(pid: int) -> float:
 RUNNING: list[subprocess.Popen] = []  # stopped at exit, whatever happens
 
 
-def start(command: list[str], env: dict[str, str], base: str) -> tuple[subprocess.Popen, float]:
+def start(
+    command: list[str], env: dict[str, str], base: str, log: Path | None = None
+) -> tuple[subprocess.Popen, float]:
     started = time.perf_counter()
+    output = log.open("w") if log else subprocess.DEVNULL
     process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
     )
     RUNNING.append(process)
     while True:
@@ -187,6 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--routes", default=",".join(ROUTES), help="which routes to measure")
     parser.add_argument("--no-seeds", action="store_true", help="skip the Keras baseline")
     parser.add_argument(
+        "--access-log",
+        default="on",
+        help="on (as shipped), off, or on,off to measure what the access log costs",
+    )
+    parser.add_argument(
         "--root", help="artifact store (default: HANDCALC_ARTIFACT_ROOT or starter/)"
     )
     arguments = parser.parse_args(argv)
@@ -194,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     concurrencies = [int(c) for c in arguments.concurrency.split(",")]
+    if not set(arguments.access_log.split(",")) <= {"on", "off"}:
+        parser.error("--access-log takes on, off or on,off")
     root = arguments.root or os.environ.get("HANDCALC_ARTIFACT_ROOT") or str(ROOT / "starter")
     state = Path(tempfile.mkdtemp(prefix="handcalc-bench-"))
     env = {"HANDCALC_ARTIFACT_ROOT": root, "HANDCALC_STATE_DIR": str(state),
@@ -212,12 +225,17 @@ def main(argv: list[str] | None = None) -> int:
     inputs_dir = state / "inputs"
     inputs_dir.mkdir()
     inputs: dict[str, dict[str, str]] | None = None
-    for workers in [int(w) for w in arguments.workers.split(",")]:
+    configurations = [
+        (int(workers), access)
+        for workers in arguments.workers.split(",")
+        for access in arguments.access_log.split(",")
+    ]
+    for workers, access in configurations:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        command = [*api_command("127.0.0.1", port, workers), "--log-level", "warning",
-                   "--no-access-log"]  # fmt: skip
-        process, cold_start = start(command, env, base)
+        log = state / f"api-{port}.log"  # where its lines go, as a terminal or compose would
+        server_env = {**env, "HANDCALC_ACCESS_LOG": "true" if access == "on" else "false"}
+        process, cold_start = start(api_command("127.0.0.1", port, workers), server_env, base, log)
         if inputs is None:
             inputs = prepare_inputs(inputs_dir, base)
             ceiling_url = f"http://127.0.0.1:{ceiling_port}/"
@@ -232,10 +250,12 @@ def main(argv: list[str] | None = None) -> int:
             result["routes"][name] = [
                 wrk(base + route, c, arguments.duration, inputs[name]) for c in levels
             ]
-            print(f"workers={workers} {name}: {result['routes'][name]}", flush=True)
+            print(f"workers={workers} access log {access} {name}: {result['routes'][name]}",
+                  flush=True)  # fmt: skip
         result["rss_after_load_mb"] = rss_mb(process.pid)
         stop(process)
-        report["servers"][f"api_{workers}_worker"] = result
+        name = f"api_{workers}_worker" + ("" if access == "on" else "_no_access_log")
+        report["servers"][name] = result
 
     if not arguments.no_seeds:
         report["servers"]["seeds_keras_predict"] = seeds_baseline(

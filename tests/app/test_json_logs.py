@@ -33,7 +33,11 @@ def _wait_for(log, text: str) -> None:
 
 
 def test_every_line_is_json_and_a_request_id_follows_its_request(tmp_path, trained_root, digits):
-    environment = {"HANDCALC_LOG_FORMAT": "json", "HANDCALC_ARTIFACT_ROOT": str(trained_root)}
+    environment = {
+        "HANDCALC_LOG_FORMAT": "json",
+        "HANDCALC_ACCESS_LOG": "true",
+        "HANDCALC_ARTIFACT_ROOT": str(trained_root),
+    }
     with api_process(tmp_path, environment) as (base, log):
         images, labels = digits
         chosen = httpx.post(
