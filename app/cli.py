@@ -25,7 +25,7 @@ import time
 
 from app.client.commands import add_commands
 from app.metrics import MULTIPROCESS_DIR
-from app.request_log import UVICORN_JSON_CONFIG
+from app.middleware.request_log import UVICORN_JSON_CONFIG
 from app.settings import ApiSettings
 from models.artifacts.stores import open_store
 

@@ -14,17 +14,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
-from app.admission import AdmissionMiddleware
 from app.api.errors import EVERY_ROUTE, install_openapi
 from app.api.routes import arithmetic, bench, generative, health, inference, jobs, oip
 from app.api.routes import models as models_routes
 from app.api.tensors import ProtocolError
-from app.body_limit import BodyLimitMiddleware
-from app.job_records import BrokerUnavailable
-from app.jobs import JobClient
+from app.jobs.broker import JobClient
+from app.jobs.records import BrokerUnavailable
 from app.metrics import MetricsMiddleware
-from app.request_log import RequestLogMiddleware, configure_api_logging
-from app.serving import ModelServer, ModelUnavailable, UnknownModel, WrongKind
+from app.middleware.admission import AdmissionMiddleware
+from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.request_log import RequestLogMiddleware, configure_api_logging
+from app.serving.server import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
 from models.artifacts.registry import StoreUnavailable
 from models.artifacts.stores import open_store

@@ -89,7 +89,7 @@ def exposition() -> tuple[bytes, str]:
 
 
 class BatchMetrics:
-    """What one model's micro-batcher reports (see `app.batching.MicroBatcher`)."""
+    """What one model's micro-batcher reports (see `app.serving.batching.MicroBatcher`)."""
 
     def __init__(self, model: str) -> None:
         self._rows = BATCH_ROWS.labels(model)

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.jobs import JobClient
-from app.serving import ModelServer
+from app.jobs.broker import JobClient
+from app.serving.server import ModelServer
 from app.settings import ApiSettings
 from models.artifacts.names import NAME_PATTERN, NAME_RULE
 

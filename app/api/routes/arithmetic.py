@@ -17,9 +17,7 @@ from fastapi import APIRouter, File, HTTPException, UploadFile, status
 
 from app.api.deps import ServerDep, SettingsDep, model_query
 from app.api.errors import NAMED_MODEL
-from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts, Read, model_ref
-from app.api.uploads import load_number, load_numbers
-from app.numbers import (
+from app.api.numbers import (
     DEFAULT_READER,
     choose,
     judge,
@@ -27,7 +25,9 @@ from app.numbers import (
     read_digits,
     reader_for,
 )
-from app.serving import Served
+from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts, Read, model_ref
+from app.api.uploads import load_number, load_numbers
+from app.serving.server import Served
 from models.numbers import arithmetic
 from models.numbers.cut import Digit
 from models.ops import decode

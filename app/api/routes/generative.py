@@ -12,9 +12,9 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from app.api.deps import AcceptHeader, ScaleQuery, ServerDep, SettingsDep, model_query
 from app.api.errors import NAMED_MODEL
+from app.api.pictures import check_scale, grid, png_response, wants_json
 from app.api.schemas import Generated, GenerateRequest, model_ref
 from app.api.uploads import load_image
-from app.pictures import check_scale, grid, png_response, wants_json
 
 router = APIRouter(tags=["generative"], responses=NAMED_MODEL)
 

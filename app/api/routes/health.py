@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import JobsDep, ServerDep
 from app.api.schemas import Health, Readiness
-from app.job_records import BrokerUnavailable
+from app.jobs.records import BrokerUnavailable
 from app.metrics import exposition
 
 router = APIRouter(tags=["health"])

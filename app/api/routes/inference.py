@@ -10,9 +10,9 @@ from fastapi import APIRouter, File, HTTPException, Response, UploadFile, status
 
 from app.api.deps import AcceptHeader, ScaleQuery, ServerDep, SettingsDep, model_query
 from app.api.errors import NAMED_MODEL
+from app.api.pictures import check_scale, png_response, wants_json
 from app.api.schemas import Classification, DecodeRequest, Decoding, Encoding, model_ref
 from app.api.uploads import load_image, load_images
-from app.pictures import check_scale, png_response, wants_json
 
 router = APIRouter(tags=["digits"], responses=NAMED_MODEL)
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from app.api.deps import Authorized, JobsDep, ServerDep
 from app.api.errors import PROTECTED
 from app.api.schemas import JobAccepted, JobView
-from app.job_records import UnknownJob
-from app.jobs import JobFinished
+from app.jobs.broker import JobFinished
+from app.jobs.records import UnknownJob
 from models.job_spec import TrainingJob
 
 _NOT_FOUND = {404: {"description": "No job with this id."}}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from app.api.deps import Authorized, ServerDep
 from app.api.errors import PROTECTED, ErrorBody
 from app.api.schemas import ModelInfo, VersionInfo
-from app.serving import ModelServer
+from app.serving.server import ModelServer
 from models.artifacts.registry import Conflict, CorruptVersion, InvalidName, NotFound
 
 router = APIRouter(prefix="/models", tags=["models"])

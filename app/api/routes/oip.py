@@ -23,7 +23,7 @@ from app import __version__
 from app.api.deps import ServerDep, SettingsDep
 from app.api.errors import ErrorBody
 from app.api.tensors import DATATYPE_OF, ProtocolError, encode_infer_response, parse_infer_request
-from app.serving import ModelServer, Served
+from app.serving.server import ModelServer, Served
 from models.runtime import SignatureSpec, TensorSpec
 
 PLATFORM = "litert"

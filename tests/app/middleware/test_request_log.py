@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from app.request_log import RequestLogMiddleware, request_id
+from app.middleware.request_log import RequestLogMiddleware, request_id
 from models.logs import context
 
 

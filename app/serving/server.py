@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from app.batching import MicroBatcher
 from app.metrics import MODEL_LOADS, SERVED_VERSION, BatchMetrics
+from app.serving.batching import MicroBatcher
 from models.artifacts.catalog import LITERT_FILE
 from models.artifacts.registry import RegistryError, StoreUnavailable
 from models.artifacts.stores import Store

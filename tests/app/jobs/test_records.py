@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from app.job_records import (
+from app.jobs.records import (
     BrokerUnavailable,
     FileJobRecords,
     RedisJobRecords,

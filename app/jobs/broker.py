@@ -2,7 +2,7 @@
 
 The API never imports the worker: it sends the task `handcalc.train` through the
 broker and reads its state from the result backend. Each accepted job has a record
-(`app.job_records`) beside the results, which every API replica reads: unknown ids
+(`app.jobs.records`) beside the results, which every API replica reads: unknown ids
 are 404s and `GET /jobs` lists them newest first. With Redis unreachable, every
 call here raises `BrokerUnavailable` within about a second (the routes answer 503).
 
@@ -28,7 +28,7 @@ from celery import Celery, states
 from celery.exceptions import WorkerLostError
 from kombu.exceptions import OperationalError
 
-from app.job_records import BrokerUnavailable, is_redis, job_records, unreachable
+from app.jobs.records import BrokerUnavailable, is_redis, job_records, unreachable
 from app.metrics import JOBS
 from models.artifacts.catalog import CANCELLED, PROGRESS, REQUEST_ID_HEADER, TRAIN_TASK, cancel_key
 from models.job_spec import TrainingJob

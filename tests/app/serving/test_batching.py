@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from app.batching import MicroBatcher
+from app.serving.batching import MicroBatcher
 from models.artifacts.catalog import LITERT_FILE
 from models.artifacts.registry import ArtifactStore
 from models.runtime import LiteModel

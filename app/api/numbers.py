@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.api.schemas import Box, DigitReading, NumberReading
-from app.serving import ModelServer, ModelUnavailable, Served, UnknownModel
+from app.serving.server import ModelServer, ModelUnavailable, Served, UnknownModel
 from models.numbers import arithmetic
 from models.numbers.cut import Digit
 from models.numbers.split import Judge

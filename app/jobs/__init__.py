@@ -1,0 +1,2 @@
+"""Training jobs as the API sees them: sent to the broker by name (`broker`), recorded
+where every API replica reads them (`records`)."""
