@@ -31,9 +31,9 @@ from models.artifacts.stores import open_store
 
 TOKEN_FILE = "api-token"
 # One API process: its event loop reads uploads on one core while LiteRT computes on the
-# other, so it meets every goal of make bench-load (77% of the HTTP floor at concurrency 32,
-# p99 33 ms, 165 MB resident); two processes served 50% more requests/s but only 56% of
-# their own floor, in 346 MB.
+# other. In bench/results/load.md (make bench-load, 2-core Xeon) it served /classify at 32
+# clients at 715 requests/s, 84% of its HTTP floor, p99 69 ms, in 271 MB; two processes
+# served 1,157 (p99 48 ms) but in 550 MB and with a 3 s cold start, past the memory goal.
 DEFAULT_API_PROCESSES = 1
 
 
