@@ -29,7 +29,7 @@ def training_curves(subject: Subject) -> Figure:
     if not history:
         raise ValueError("the version recorded no training history")
     names = curve_names(history)[:MAX_PANELS]
-    figure = new_figure(3.2 * len(names), 2.8)
+    figure = new_figure(max(4.5, 3.2 * len(names)), 2.8)
     panels = figure.subplots(1, len(names), squeeze=False)[0]
     epochs = [entry.get("epoch", index + 1) for index, entry in enumerate(history)]
     for axes, name in zip(panels, names, strict=True):
