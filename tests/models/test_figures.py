@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,3 +160,14 @@ def test_the_command_draws_a_versions_figures_again_and_changes_nothing_else(
         }
     leftovers = [p.name for p in (store.root / "classifier").iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_the_starters_carry_their_figures():
+    store = ArtifactStore(Path(__file__).resolve().parents[2] / "starter")
+    assert len(store.names()) == len(QUICK_PARAMS)
+    for name in store.names():
+        for listed in store.versions(name):
+            stored = store.get(name, listed.version)  # every digest checked, figures too
+            assert stored.metadata["figures"] == list(get_kind(stored.metadata["kind"]).figures)
+            for figure in stored.metadata["figures"]:
+                assert stored.file(figure_file(figure)).stat().st_size < 60_000, (name, figure)
