@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.api.errors import EVERY_ROUTE, install_openapi
-from app.api.routes import arithmetic, bench, generative, health, inference, jobs, oip
+from app.api.routes import arithmetic, bench, figures, generative, health, inference, jobs, oip
 from app.api.routes import models as models_routes
 from app.api.tensors import ProtocolError
 from app.jobs.broker import JobClient
@@ -101,7 +101,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     access_line = settings.access_log and settings.log_format == "json"
     app.add_middleware(RequestLogMiddleware, access_log=access_line)  # outermost: ids every reply
     app.state.settings = settings
-    for module in (inference, generative, arithmetic, jobs, models_routes, health, oip):
+    routers = (inference, generative, arithmetic, jobs, models_routes, figures, health, oip)
+    for module in routers:
         app.include_router(module.router)
     if settings.bench_routes:
         app.include_router(bench.router)

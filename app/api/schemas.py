@@ -198,6 +198,11 @@ class VersionInfo(BaseModel):
     metrics: dict[str, float] = {}
     lineage: dict[str, int] = {}
     params: dict[str, Any] = {}
+    figures: list[str] = Field(
+        [],
+        description="Pictures of this version, each at "
+        "`/models/{name}/versions/{version}/figures/{figure}.png`.",
+    )
 
 
 class ModelInfo(BaseModel):
@@ -213,6 +218,7 @@ class ModelInfo(BaseModel):
                 "metrics": {"test_accuracy": 0.97},
                 "lineage": {"autoencoder": 1},
                 "params": {"epochs": 20},
+                "figures": ["training-curves", "pair-accuracy"],
             }
         ],
     )

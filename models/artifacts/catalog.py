@@ -7,6 +7,13 @@ from __future__ import annotations
 
 KERAS_FILE = "model.keras"
 LITERT_FILE = "model.tflite"
+FIGURES_DIR = "figures"
+"""The version's pictures (`figures/<figure>.png`); metadata's `figures` lists their stems."""
+
+
+def figure_file(figure: str) -> str:
+    """The path of a figure inside its version, as its manifest names it."""
+    return f"{FIGURES_DIR}/{figure}.png"
 
 
 # The training task, as the API sends it by name and the workers register it.

@@ -4,6 +4,7 @@ Layout::
 
     ROOT/<name>/<version>/model.keras      the Keras model (training, evaluation)
     ROOT/<name>/<version>/model.tflite     the LiteRT export the API serves
+    ROOT/<name>/<version>/figures/*.png    pictures of the version (models.figures)
     ROOT/<name>/<version>/metadata.json    params, metrics, lineage, file digests, ...
     ROOT/<name>/active                     the active version's number
 
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from models.artifacts.catalog import FIGURES_DIR, figure_file
 from models.artifacts.names import InvalidModelName, check_name, is_valid_name
 from models.kinds import recorded_kind
 
@@ -207,9 +209,7 @@ class ArtifactStore(StoreQueries):
         model_dir = self._model_dir(name)
         if staging.parent.resolve() != model_dir.resolve():
             raise RegistryError(f"{staging} is not a staging folder of {name!r}")
-        files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.name != METADATA}
-        if not files:
-            raise RegistryError("nothing to publish: the staging folder is empty")
+        files = staged_files(staging)
         check_kind(name, self.kind_of(name), metadata)
         number = max(self._version_numbers(name), default=0) + 1
         for _ in range(_MAX_PUBLISH_ATTEMPTS):
@@ -244,6 +244,46 @@ class ArtifactStore(StoreQueries):
         trash = path.with_name(f"{TRASH_PREFIX}{number}-{time.time_ns()}")
         path.rename(trash)
         shutil.rmtree(trash, ignore_errors=True)
+
+    def replace_figures(
+        self, name: str, version: int | str, rendered: Path, figures: list[str]
+    ) -> Version:
+        """Give a published version the `figures` drawn into the folder `rendered`
+        (`<figure>.png` each), in that order.
+
+        Figures are drawn from a version, so they are the one part of it that may be made
+        again (`python -m models.figures`); every other file is kept byte for byte, and the
+        manifest lists the new figures and their digests. The folder is swapped for the
+        amended copy with two renames: a maintenance step for a store that nobody is
+        publishing to or serving from at that moment, such as the shipped starters.
+        """
+        current = self.get(name, version)
+        missing = [figure for figure in figures if not (rendered / f"{figure}.png").is_file()]
+        if missing:
+            raise RegistryError(f"no {', '.join(missing)} in {rendered}")
+        kept = {
+            filename: digest
+            for filename, digest in current.metadata["files"].items()
+            if not filename.startswith(f"{FIGURES_DIR}/")
+        }
+        with self.stage(name) as staging:
+            for filename in kept:
+                (staging / filename).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(current.file(filename), staging / filename)
+            (staging / FIGURES_DIR).mkdir()
+            for figure in figures:
+                shutil.copy2(rendered / f"{figure}.png", staging / figure_file(figure))
+            files = staged_files(staging)
+            if any(files[filename] != digest for filename, digest in kept.items()):
+                raise CorruptVersion(f"{name} v{current.version}: a file changed while copying")
+            record = {**current.metadata, "figures": figures, "files": files}
+            _write_json(staging / METADATA, record)
+            trash = current.path.with_name(f"{TRASH_PREFIX}{current.version}-{time.time_ns()}")
+            current.path.rename(trash)
+            staging.rename(current.path)
+            shutil.rmtree(trash, ignore_errors=True)
+        logger.info("replaced the figures of %s v%d", name, current.version)
+        return Version(name, current.version, current.path, record)
 
     def seed(self, source: str | os.PathLike[str]) -> list[str]:
         """Copy every model of another store that this one lacks entirely, alias included.
@@ -315,6 +355,19 @@ class ArtifactStore(StoreQueries):
         return check_manifest(metadata, name, number)
 
 
+def staged_files(staging: Path) -> dict[str, str]:
+    """Every file under a staging folder (sub-folders included, as `figures/x.png`) and its
+    digest; the metadata file aside. RegistryError when there is none."""
+    files = {
+        path.relative_to(staging).as_posix(): file_digest(path)
+        for path in sorted(staging.rglob("*"))
+        if path.is_file() and path.relative_to(staging).as_posix() != METADATA
+    }
+    if not files:
+        raise RegistryError("nothing to publish: the staging folder is empty")
+    return files
+
+
 def manifest(metadata: dict[str, Any], name: str, number: int, files: dict[str, str]) -> dict:
     """The metadata a published version records: the job's, plus what the store vouches for."""
     return {
@@ -330,6 +383,10 @@ def check_manifest(metadata: Any, name: str, number: int) -> dict[str, Any]:
     """`metadata` if it is the manifest of `name` v`number`, else CorruptVersion."""
     if not isinstance(metadata, dict) or not isinstance(metadata.get("files"), dict):
         raise CorruptVersion(f"{name} v{number}: {METADATA} lists no files")
+    for filename in metadata["files"]:
+        parts = str(filename).split("/")
+        if any(part in ("", ".", "..") or "\\" in part for part in parts):
+            raise CorruptVersion(f"{name} v{number}: {METADATA} lists a file outside it")
     if metadata.get("name") != name or metadata.get("version") != number:
         raise CorruptVersion(
             f"{name} v{number}: {METADATA} describes "

@@ -53,6 +53,7 @@ from models.artifacts.registry import (
     check_manifest,
     file_digest,
     manifest,
+    staged_files,
     validate_name,
     validate_version,
 )
@@ -169,9 +170,7 @@ class S3ArtifactStore(StoreQueries):
 
     def publish(self, name: str, staging: Path, metadata: dict[str, Any]) -> Version:
         """Upload the staged files, then claim the next number with a create-only manifest."""
-        files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.name != METADATA}
-        if not files:
-            raise RegistryError("nothing to publish: the staging folder is empty")
+        files = staged_files(staging)
         check_kind(name, self.kind_of(name), metadata)
         for filename, digest in files.items():
             self._call(
@@ -295,6 +294,7 @@ class S3ArtifactStore(StoreQueries):
         partial = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path.parent))
         try:
             for filename, expected in metadata["files"].items():
+                (partial / filename).parent.mkdir(parents=True, exist_ok=True)
                 try:
                     self._call("download_file", self.bucket, self._blob(name, expected),
                                str(partial / filename))  # fmt: skip

@@ -40,6 +40,10 @@ _ENCODE_DECODE: Signatures = {
 }
 _CLASSIFY: Signatures = {"classify": ("image", ("probabilities",))}
 
+_CLASSIFIER_FIGURES = ("training-curves", "confusion-matrix", "mistakes", "first-layer")
+_LATENT_FIGURES = ("training-curves", "reconstructions", "latent-map")
+_HEAD_FIGURES = ("training-curves", "pair-accuracy")
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -54,6 +58,9 @@ class Kind:
     summary: str
     reads_with: frozenset[str] = field(default_factory=frozenset)
     """Kinds whose network this kind may start its reader from (empty: needs none)."""
+    figures: tuple[str, ...] = ("training-curves",)
+    """The pictures every version of this kind gets when it is published (`models.figures`
+    draws each one; the names are the files' stems under the version's `figures/`)."""
 
     def validate_params(self, values: dict[str, Any] | None = None) -> TrainingParams:
         return self.params.model_validate(values or {})
@@ -75,6 +82,7 @@ KINDS: dict[str, Kind] = {
             frozenset({"encode", "decode"}),
             "models.kinds.autoencoder",
             "A convolutional autoencoder with a sigmoid latent.",
+            figures=_LATENT_FIGURES,
         ),
         Kind(
             "vae",
@@ -86,6 +94,7 @@ KINDS: dict[str, Kind] = {
             frozenset({"encode", "decode", "generate", "interpolate"}),
             "models.kinds.vae",
             "A variational autoencoder: encode to a Gaussian, sample and walk its latent space.",
+            figures=(*_LATENT_FIGURES, "samples", "manifold"),
         ),
         Kind(
             "classifier",
@@ -94,6 +103,7 @@ KINDS: dict[str, Kind] = {
             frozenset({"classify"}),
             "models.kinds.classifier",
             "A digit classifier trained on labels: a CNN or a dense network.",
+            figures=_CLASSIFIER_FIGURES,
         ),
         Kind(
             "few-label",
@@ -103,6 +113,7 @@ KINDS: dict[str, Kind] = {
             "models.kinds.few_label",
             "A digit classifier taught from a handful of labels on top of a frozen reader.",
             reads_with=frozenset({"autoencoder", "vae", "add", "multiply", "compare"}),
+            figures=_CLASSIFIER_FIGURES,
         ),
         Kind(
             "reader",
@@ -111,6 +122,7 @@ KINDS: dict[str, Kind] = {
             frozenset({"classify", "read", "add", "multiply", "compare"}),
             "models.kinds.reader",
             "A digit classifier learnt from the sums of pairs of images, never from a label.",
+            figures=(*_CLASSIFIER_FIGURES, "pair-accuracy"),
         ),
         Kind(
             "add",
@@ -120,6 +132,7 @@ KINDS: dict[str, Kind] = {
             "models.kinds.head",
             "The sum of two digits, learnt from sums alone.",
             reads_with=_HEAD_READERS,
+            figures=_HEAD_FIGURES,
         ),
         Kind(
             "multiply",
@@ -129,6 +142,7 @@ KINDS: dict[str, Kind] = {
             "models.kinds.head",
             "The product of two digits, learnt from products alone.",
             reads_with=_HEAD_READERS,
+            figures=_HEAD_FIGURES,
         ),
         Kind(
             "compare",
@@ -138,6 +152,7 @@ KINDS: dict[str, Kind] = {
             "models.kinds.head",
             "Whether one digit is greater than another, learnt from comparisons alone.",
             reads_with=_HEAD_READERS,
+            figures=_HEAD_FIGURES,
         ),
     )
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 import numpy as np
 
@@ -43,6 +45,19 @@ def classifier_accuracy(classifier: keras.Model, images: np.ndarray, labels: np.
     return float(np.mean(probabilities.argmax(axis=1) == labels))
 
 
+@dataclass(frozen=True)
+class PairScores:
+    """Which test pairs a model gets right: `pairs` are `(N, 2)` indices into the test
+    images, `correct` says for each whether the exact result was right."""
+
+    pairs: np.ndarray
+    correct: np.ndarray
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.correct))
+
+
 def head_accuracy(
     operation_name: str,
     head: keras.Model,
@@ -53,12 +68,25 @@ def head_accuracy(
     seed: int = EVALUATION_SEED,
 ) -> float:
     """Share of random pairs of (uint8) test images whose exact result the head gets right."""
+    return head_scores(operation_name, head, images, labels, pairs=pairs, seed=seed).accuracy
+
+
+def head_scores(
+    operation_name: str,
+    head: keras.Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    pairs: int = EVALUATION_PAIRS,
+    seed: int = EVALUATION_SEED,
+) -> PairScores:
+    """`head_accuracy` pair by pair."""
     op = operation(operation_name)
     index = draw_pairs(pairs, len(images), seed)
     outputs = predict(head, as_float_images(images[index]))
     outputs = {key: np.asarray(value) for key, value in outputs.items()}
     expected = op.apply(labels[index[:, 0]], labels[index[:, 1]])
-    return float(np.mean(decode(op.name, outputs).results == expected))
+    return PairScores(index, decode(op.name, outputs).results == expected)
 
 
 def reading_accuracy(
@@ -73,6 +101,18 @@ def reading_accuracy(
     exact result it gets right, answering with the most probable result over both readings
     (for compare, whether P(a > b) is over one half). `readings` are the reader's `(N, 10)`
     probabilities for the test images."""
+    return reading_scores(operation_name, readings, labels, pairs=pairs, seed=seed).accuracy
+
+
+def reading_scores(
+    operation_name: str,
+    readings: np.ndarray,
+    labels: np.ndarray,
+    *,
+    pairs: int = EVALUATION_PAIRS,
+    seed: int = EVALUATION_SEED,
+) -> PairScores:
+    """`reading_accuracy` pair by pair."""
     op = operation(operation_name)
     index = draw_pairs(pairs, len(readings), seed)
     first, second = readings[index[:, 0]], readings[index[:, 1]]
@@ -86,4 +126,4 @@ def reading_accuracy(
         np.add.at(by_result.T, results, joint.T)
         answers = by_result.argmax(axis=1)
     expected = op.apply(labels[index[:, 0]], labels[index[:, 1]])
-    return float(np.mean(answers == expected))
+    return PairScores(index, answers == expected)

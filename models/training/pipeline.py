@@ -1,4 +1,5 @@
-"""Train a version of a registered name, evaluate, export and publish it: one job, start to end.
+"""Train a version of a registered name, evaluate, export, draw and publish it: one job,
+start to end.
 
 The CLI and the workers both call `run_training`. A run that fails or is
 cancelled publishes nothing: its files live in a staging folder until the one
@@ -18,9 +19,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.artifacts.catalog import KERAS_FILE, LITERT_FILE
+from models.artifacts.catalog import FIGURES_DIR, KERAS_FILE, LITERT_FILE
 from models.artifacts.stores import Store
 from models.data import Dataset, digest, load_mnist
+from models.figures import figures_for
 from models.kinds import settle_kind
 from models.kinds.run import Run, load_keras_model
 from models.params import TrainingParams
@@ -124,6 +126,12 @@ def run_training(
         model.save(staging / KERAS_FILE)
         (staging / LITERT_FILE).write_bytes(flatbuffer)
         run.monitor.raise_if_cancelled()  # the export and the save take seconds
+        # The pictures are part of the version: drawn into the staging folder, so the
+        # manifest vouches for them and the one rename publishes them with the model.
+        metadata["figures"] = figures_for(
+            name, chosen.name, model, metadata, dataset[1], staging / FIGURES_DIR
+        )
+        run.monitor.raise_if_cancelled()
         version = store.publish(name, staging, metadata)
     if activate:
         store.activate(name, version.version)

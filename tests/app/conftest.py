@@ -34,6 +34,7 @@ def republish(store: ArtifactStore, name: str, version: int = 1, **overrides) ->
     metadata = {k: v for k, v in source.metadata.items() if k not in ("name", "version", "files")}
     with store.stage(name) as staging:
         for filename in source.metadata["files"]:
+            (staging / filename).parent.mkdir(parents=True, exist_ok=True)  # figures/
             shutil.copy(source.file(filename), staging / filename)
         for filename, content in overrides.items():
             (staging / filename.replace("_", ".")).write_bytes(content)

@@ -65,6 +65,7 @@ def test_an_api_on_s3_seeds_serves_follows_and_outlives_the_store(trained_root, 
             source = ArtifactStore(trained_root).resolve("classifier")
             with other.stage("classifier") as staging:
                 for filename in source.metadata["files"]:
+                    (staging / filename).parent.mkdir(parents=True, exist_ok=True)  # figures/
                     shutil.copy(source.file(filename), staging / filename)
                 kept = ("name", "version", "files", "created")
                 metadata = {k: v for k, v in source.metadata.items() if k not in kept}

@@ -155,3 +155,49 @@ def test_clean_staging_removes_leftovers_of_crashed_writers(tmp_path):
     assert store.clean_staging(older_than_s=-1) == 1
     assert not leftover.exists()
     assert [v.version for v in store.versions("add")] == [1]
+
+
+def test_a_version_keeps_files_in_sub_folders_and_only_inside_itself(tmp_path):
+    store = ArtifactStore(tmp_path)
+    with store.stage("vae") as staging:
+        (staging / "model.tflite").write_bytes(b"weights")
+        (staging / "figures").mkdir()
+        (staging / "figures" / "samples.png").write_bytes(b"png")
+        published = store.publish("vae", staging, {"figures": ["samples"]})
+    assert sorted(published.metadata["files"]) == ["figures/samples.png", "model.tflite"]
+    assert store.get("vae", 1).file("figures/samples.png").read_bytes() == b"png"
+    (tmp_path / "vae" / "1" / "figures" / "samples.png").write_bytes(b"other")
+    with pytest.raises(CorruptVersion, match="figures/samples.png does not match its digest"):
+        store.get("vae", 1)
+
+    metadata_file = tmp_path / "vae" / "1" / "metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata["files"]["../../secret"] = metadata["files"].pop("model.tflite")
+    metadata_file.write_text(json.dumps(metadata))
+    with pytest.raises(CorruptVersion, match="lists a file outside it"):
+        store.get("vae", 1, verify=False)
+
+
+def test_replacing_figures_keeps_every_other_file_and_checks_what_it_is_given(tmp_path):
+    store = ArtifactStore(tmp_path)
+    with store.stage("vae") as staging:
+        (staging / "model.tflite").write_bytes(b"weights")
+        (staging / "figures").mkdir()
+        (staging / "figures" / "old.png").write_bytes(b"old")
+        store.publish("vae", staging, {"figures": ["old"], "metrics": {"x": 1.0}})
+    before = store.get("vae", 1).metadata
+    drawn = tmp_path / "drawn"
+    drawn.mkdir()
+    (drawn / "samples.png").write_bytes(b"new")
+    with pytest.raises(RegistryError, match="no manifold in"):
+        store.replace_figures("vae", 1, drawn, ["samples", "manifold"])
+    after = store.replace_figures("vae", 1, drawn, ["samples"])
+    assert store.get("vae", 1).metadata == after.metadata  # verified on disk
+    assert after.metadata["figures"] == ["samples"]
+    assert sorted(after.metadata["files"]) == ["figures/samples.png", "model.tflite"]
+    assert after.metadata["files"]["model.tflite"] == before["files"]["model.tflite"]
+    assert {k: v for k, v in after.metadata.items() if k not in ("files", "figures")} == {
+        k: v for k, v in before.items() if k not in ("files", "figures")
+    }
+    assert not (tmp_path / "vae" / "1" / "figures" / "old.png").exists()
+    assert not [p for p in (tmp_path / "vae").iterdir() if p.name.startswith(".")]

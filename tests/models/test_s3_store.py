@@ -48,6 +48,18 @@ def test_seeding_from_a_folder_store_keeps_versions_aliases_and_bytes(s3_store, 
     assert s3_store.seed(trained_root) == []  # a store that has them is left alone
 
 
+def test_every_staged_file_is_uploaded_sub_folders_too(s3_store, tmp_path):
+    with s3_store.stage("vae") as staging:
+        (staging / "model.tflite").write_bytes(b"weights")
+        (staging / "figures").mkdir()
+        (staging / "figures" / "samples.png").write_bytes(b"png bytes")
+        s3_store.publish("vae", staging, {"kind": "vae", "figures": ["samples"]})
+    reader = S3ArtifactStore(s3_store.url, tmp_path / "fresh-cache", client=s3_store.client)
+    fetched = reader.get("vae", 1)  # downloaded and checked against the manifest
+    assert fetched.file("figures/samples.png").read_bytes() == b"png bytes"
+    assert sorted(fetched.metadata["files"]) == ["figures/samples.png", "model.tflite"]
+
+
 def test_a_version_is_visible_only_once_its_manifest_is_written(s3_store):
     assert _publish(s3_store, "digits", b"first") == 1
     # a publisher that died after uploading its files, before its manifest

@@ -29,13 +29,14 @@ def _info(server: ModelServer, name: str) -> ModelInfo:
                 metrics=stored.metadata.get("metrics", {}),
                 lineage=stored.lineage,
                 params=stored.metadata.get("params", {}),
+                figures=stored.metadata.get("figures") or [],
             )
             for stored in server.store.versions(name)
         ],
     )
 
 
-def _known(server: ModelServer, name: str) -> str:
+def known_name(server: ModelServer, name: str) -> str:
     names = server.store.names()
     if name not in names:
         raise HTTPException(
@@ -69,8 +70,8 @@ def list_models(server: ServerDep) -> list[ModelInfo]:
 )
 def activate(name: str, version: str, server: ServerDep) -> ModelInfo:
     """Moves the model's `active` alias; this API serves the version within seconds."""
-    with _store_errors():
-        server.store.activate(_known(server, name), version)
+    with store_errors():
+        server.store.activate(known_name(server, name), version)
     return _info(server, name)
 
 
@@ -82,13 +83,13 @@ def activate(name: str, version: str, server: ServerDep) -> ModelInfo:
     summary="Delete a version that is neither active nor in another version's lineage",
 )
 def delete_version(name: str, version: str, server: ServerDep) -> Response:
-    with _store_errors():
-        server.store.delete(_known(server, name), version)
+    with store_errors():
+        server.store.delete(known_name(server, name), version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @contextmanager
-def _store_errors() -> Iterator[None]:
+def store_errors() -> Iterator[None]:
     """The store's refusals as HTTP errors that keep its explanation."""
     try:
         yield
