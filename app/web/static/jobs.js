@@ -185,7 +185,6 @@ function paramField(name, rawSpec) {
     if (spec.nullable) input.placeholder = "unset";
   } else {
     input = element("input", { type: "text", name: id, id, value: spec.default ?? "" });
-    if (spec.pattern) input.pattern = spec.pattern;
   }
   if (hint) input.setAttribute("aria-describedby", hint.id);
   const label = element("label", { htmlFor: id }, spec.title ?? name);
