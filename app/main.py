@@ -112,7 +112,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     access_line = settings.access_log and settings.log_format == "json"
     app.add_middleware(RequestLogMiddleware, access_log=access_line)  # outermost: ids every reply
     app.state.settings = settings
-    # job_schema before jobs: /jobs/schema is not a job id
     routers = (inference, preprocessing, generative, arithmetic, job_schema, jobs)
     for module in (*routers, models_routes, health, oip):
         app.include_router(module.router)

@@ -1,4 +1,7 @@
-"""GET /jobs/schema: what a training job takes, per kind, for forms built from it."""
+"""GET /job-schema: what a training job takes, per kind, for forms built from it.
+
+Not under /jobs/: every path there but /jobs itself is a job id (DELETE /jobs/schema
+would be a cancellation)."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ class JobSchema(BaseModel):
 
 
 @router.get(
-    "/jobs/schema",
+    "/job-schema",
     response_model=JobSchema,
     summary="The body of POST /jobs and the params of every kind (no token needed)",
 )

@@ -1,4 +1,4 @@
-// The Jobs view: a form built from GET /jobs/schema, and a job followed live (progress
+// The Jobs view: a form built from GET /job-schema, and a job followed live (progress
 // and loss curve, polled from GET /jobs/{id}) with a button to cancel it.
 
 import { call, explain } from "./api.js";
@@ -32,7 +32,7 @@ export class JobsView {
   async show() {
     try {
       const [schema, models] = await Promise.all([
-        this.schema ? Promise.resolve(this.schema) : call("/jobs/schema"),
+        this.schema ? Promise.resolve(this.schema) : call("/job-schema"),
         call("/models"),
       ]);
       const first = !this.schema;
