@@ -26,12 +26,13 @@ format: $(STAMP)
 run: $(STAMP)
 	$(BIN)/handcalc run --host $(HOST) --port $(PORT)
 
-# System programs the tests run for real: nginx (the load balancer) and redis-server (the
-# outage tests start their own).
+# System programs the tests run for real: nginx (the load balancer), redis-server (the
+# outage tests start their own) and Debian's Chromium (the browser tests drive it).
 system-deps:
 	command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq nginx-light)
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test: lint system-deps
 	$(BIN)/pytest

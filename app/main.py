@@ -15,7 +15,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.api.errors import EVERY_ROUTE, install_openapi
-from app.api.routes import arithmetic, bench, figures, generative, health, inference, jobs, oip
+from app.api.routes import (
+    arithmetic,
+    bench,
+    figures,
+    generative,
+    health,
+    inference,
+    job_schema,
+    jobs,
+    oip,
+    preprocessing,
+)
 from app.api.routes import models as models_routes
 from app.api.tensors import ProtocolError
 from app.jobs.broker import JobClient
@@ -26,6 +37,7 @@ from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.request_log import RequestLogMiddleware, configure_api_logging
 from app.serving.server import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
+from app.web import page
 from models.artifacts.registry import StoreUnavailable
 from models.artifacts.stores import open_store
 from models.logs import native_output_logged
@@ -101,9 +113,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     access_line = settings.access_log and settings.log_format == "json"
     app.add_middleware(RequestLogMiddleware, access_log=access_line)  # outermost: ids every reply
     app.state.settings = settings
-    routers = (inference, generative, arithmetic, jobs, models_routes, figures, health, oip)
-    for module in routers:
+    routers = (inference, preprocessing, generative, arithmetic, job_schema, jobs)
+    for module in (*routers, models_routes, figures, health, oip):
         app.include_router(module.router)
+    page.mount(app)
     if settings.bench_routes:
         app.include_router(bench.router)
 

@@ -54,14 +54,13 @@ def check_scale(scale: int, settings) -> None:
         )
 
 
-def png_response(pixels: np.ndarray, scale: int, served) -> Response:
-    """A PNG answer naming the model version that drew it in its headers."""
-    return Response(
-        to_png(pixels, scale),
-        media_type="image/png",
-        headers={
+def png_response(pixels: np.ndarray, scale: int, served=None) -> Response:
+    """A PNG answer, naming the model version that drew it (if one did) in its headers."""
+    headers = {}
+    if served is not None:
+        headers = {
             "X-Model-Name": served.name,
             "X-Model-Version": str(served.version),
             "X-Model-Kind": served.kind.name,
-        },
-    )
+        }
+    return Response(to_png(pixels, scale), media_type="image/png", headers=headers)

@@ -78,6 +78,15 @@ class Decoding(BaseModel):
     model: ModelRef
 
 
+class Preprocessed(BaseModel):
+    model_config = _example(pixels=[[0.0] * 28] * 28)
+
+    pixels: list[list[float]] = Field(
+        description="The 28 rows of 28 values in [0, 1] (ink 1.0, paper 0.0, centred by mass) "
+        "that every model receives for this upload."
+    )
+
+
 class GenerateRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
