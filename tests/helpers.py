@@ -102,3 +102,18 @@ def api_process(folder, environment: dict, *arguments: str):
     finally:
         process.kill()
         process.wait()
+
+
+def private_api_environment(trained_root, folder, token: str, **extra: str) -> dict[str, str]:
+    """What a test API over its own copy of `trained_root` (in `folder/store`) needs: the
+    store, a private state folder, the token and a quick reload; plus `extra` settings."""
+    import shutil
+
+    shutil.copytree(trained_root, folder / "store")
+    return {
+        "HANDCALC_ARTIFACT_ROOT": str(folder / "store"),
+        "HANDCALC_STATE_DIR": str(folder / "state"),
+        "HANDCALC_API_TOKEN": token,
+        "HANDCALC_RELOAD_INTERVAL_S": "0.1",
+        **extra,
+    }

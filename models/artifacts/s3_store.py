@@ -38,14 +38,12 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from models.artifacts.names import is_valid_name
-from models.artifacts.registry import (
-    ALIAS,
+from models.artifacts.registry import ALIAS, STAGING_PREFIX, StoreQueries
+from models.artifacts.versions import (
     METADATA,
-    STAGING_PREFIX,
     CorruptVersion,
     NotFound,
     RegistryError,
-    StoreQueries,
     StoreUnavailable,
     Version,
     check_deletable,

@@ -26,7 +26,7 @@ def train(run: Run) -> Outcome:
     images = limit(x_train, params)
     fit, validation = pair_results(operation_name, params, limit(y_train, params))
     trained = train_head(operation_name, params, reader, images, fit, validation, run.monitor)
-    accuracy = evaluation.head_accuracy(operation_name, trained.model, x_test, y_test)
+    accuracy = evaluation.head_scores(operation_name, trained.model, x_test, y_test).accuracy
     index = draw_pairs(SAMPLES, len(x_test), seed=1)
     return Outcome(
         trained, {"test_accuracy": accuracy}, {"predict": as_float_images(x_test[index])}, lineage

@@ -58,19 +58,6 @@ class PairScores:
         return float(np.mean(self.correct))
 
 
-def head_accuracy(
-    operation_name: str,
-    head: keras.Model,
-    images: np.ndarray,
-    labels: np.ndarray,
-    *,
-    pairs: int = EVALUATION_PAIRS,
-    seed: int = EVALUATION_SEED,
-) -> float:
-    """Share of random pairs of (uint8) test images whose exact result the head gets right."""
-    return head_scores(operation_name, head, images, labels, pairs=pairs, seed=seed).accuracy
-
-
 def head_scores(
     operation_name: str,
     head: keras.Model,
@@ -80,7 +67,8 @@ def head_scores(
     pairs: int = EVALUATION_PAIRS,
     seed: int = EVALUATION_SEED,
 ) -> PairScores:
-    """`head_accuracy` pair by pair."""
+    """Whether the head gets the exact result of each of `pairs` random pairs of (uint8) test
+    images right (`.accuracy`: the share it does)."""
     op = operation(operation_name)
     index = draw_pairs(pairs, len(images), seed)
     outputs = predict(head, as_float_images(images[index]))
@@ -97,7 +85,7 @@ def reading_accuracy(
     pairs: int = EVALUATION_PAIRS,
     seed: int = EVALUATION_SEED,
 ) -> float:
-    """`head_accuracy` for a digit reader: the share of the same random test pairs whose
+    """`head_scores` for a digit reader: the share of the same random test pairs whose
     exact result it gets right, answering with the most probable result over both readings
     (for compare, whether P(a > b) is over one half). `readings` are the reader's `(N, 10)`
     probabilities for the test images."""

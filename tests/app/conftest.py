@@ -48,15 +48,9 @@ LIVE_TOKEN = "live-api-token"
 def live_api(trained_root, tmp_path_factory):
     """A real uvicorn API over a private copy of the trained store, with a token and the
     embedded job queue (no worker: jobs stay queued); (base URL, store root)."""
-    from tests.helpers import api_process
+    from tests.helpers import api_process, private_api_environment
 
     folder = tmp_path_factory.mktemp("live-api")
-    shutil.copytree(trained_root, folder / "store")
-    environment = {
-        "HANDCALC_ARTIFACT_ROOT": str(folder / "store"),
-        "HANDCALC_STATE_DIR": str(folder / "state"),
-        "HANDCALC_API_TOKEN": LIVE_TOKEN,
-        "HANDCALC_RELOAD_INTERVAL_S": "0.1",
-    }
+    environment = private_api_environment(trained_root, folder, LIVE_TOKEN)
     with api_process(folder, environment, "--log-level", "warning") as (base, _):
         yield base, folder / "store"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from models.artifacts.registry import ArtifactStore
 from tests.conftest import SUBSET
-from tests.helpers import api_process
+from tests.helpers import api_process, private_api_environment
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "web-test-token-0123456789"
@@ -35,14 +34,7 @@ class Web:
 def web(trained_root, tmp_path_factory):
     """One API for every browser test, over a private copy of the trained store."""
     folder = tmp_path_factory.mktemp("web")
-    shutil.copytree(trained_root, folder / "store")
-    environment = {
-        "HANDCALC_ARTIFACT_ROOT": str(folder / "store"),
-        "HANDCALC_STATE_DIR": str(folder / "state"),
-        "HANDCALC_API_TOKEN": TOKEN,
-        "HANDCALC_RELOAD_INTERVAL_S": "0.1",
-        "HANDCALC_DATA": str(SUBSET),
-    }
+    environment = private_api_environment(trained_root, folder, TOKEN, HANDCALC_DATA=str(SUBSET))
     with api_process(folder, environment, "--log-level", "warning") as (base, _):
         yield Web(base, ArtifactStore(folder / "store"), environment, folder)
 
