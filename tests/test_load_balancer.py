@@ -49,9 +49,10 @@ def balanced(trained_root, tmp_path):
             **os.environ,
             "HANDCALC_ARTIFACT_ROOT": str(trained_root),
             "HANDCALC_STATE_DIR": str(tmp_path / f"state-{index}"),
+            "HANDCALC_ACCESS_LOG": "true",  # who answered what
         }
         process = subprocess.Popen(
-            api_command("127.0.0.1", port, workers=1),  # access log on: who answered what
+            api_command("127.0.0.1", port, workers=1),
             env=environment,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,

@@ -184,7 +184,11 @@ def observed_stack(tmp_path, trained_root):
     client = redis.Redis.from_url(REDIS_URL)
     client.flushdb()
     port = free_port()
-    extra = {"HANDCALC_LOG_FORMAT": "json", "HANDCALC_WORKER_METRICS_PORT": str(port)}
+    extra = {
+        "HANDCALC_LOG_FORMAT": "json",
+        "HANDCALC_ACCESS_LOG": "true",  # the API's line for the request that sent the job
+        "HANDCALC_WORKER_METRICS_PORT": str(port),
+    }
     stack = _make_stack(tmp_path, trained_root, REDIS_URL, extra=extra)
     try:
         yield stack, f"http://127.0.0.1:{port}/metrics"
