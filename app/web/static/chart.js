@@ -8,7 +8,8 @@ export function drawCurves(canvas, history) {
   context.clearRect(0, 0, width, height);
   const keys = [...new Set(history.flatMap((entry) => Object.keys(entry)))].filter((key) => key.endsWith("loss"));
   const values = history.flatMap((entry) => keys.map((key) => entry[key]).filter(Number.isFinite));
-  const margin = { left: 48, right: 12, top: 12, bottom: 28 };
+  // the legend has a row of its own above the frame, where no curve can run under it
+  const margin = { left: 48, right: 12, top: 26, bottom: 28 };
   context.strokeStyle = "#888";
   context.fillStyle = "#333";
   context.font = "12px sans-serif";
@@ -37,7 +38,9 @@ export function drawCurves(canvas, history) {
       context.fillRect(x(index) - 2, y(entry[key]) - 2, 4, 4);
     });
     context.stroke();
-    context.fillText(key, width - margin.right - 90, margin.top + 16 + 14 * k);
+    const left = margin.left + 110 * k;
+    context.fillRect(left, 12, 14, 3);
+    context.fillText(key, left + 18, 17);
   });
   const last = history.at(-1);
   canvas.setAttribute(
