@@ -27,12 +27,14 @@ run: $(STAMP)
 	$(BIN)/handcalc run --host $(HOST) --port $(PORT)
 
 # System programs the tests run for real: nginx (the load balancer), redis-server (the
-# outage tests start their own) and Debian's Chromium (the browser tests drive it).
+# outage tests start their own), Debian's Chromium (the browser tests drive it) and wrk
+# (the overload benchmark's test runs it).
 system-deps:
 	command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq nginx-light)
 	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
 test: lint system-deps
 	$(BIN)/pytest
@@ -52,7 +54,7 @@ clean:
 
 # Load benchmark against a real server on 127.0.0.1 (needs wrk: apt-get install wrk).
 bench-load: $(STAMP)
-	command -v wrk >/dev/null || apt-get install -y wrk
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.load
 
 # Train every model with its default params on the full MNIST and score it against the goals.

@@ -74,6 +74,7 @@ def wrk(url: str, concurrency: int, duration: float, env: dict[str, str]) -> dic
         "p95_ms": summary["p95_us"] / 1000,
         "p99_ms": summary["p99_us"] / 1000,
         "errors": summary["socket_errors"] + summary["non_2xx"],
+        "socket_errors": summary["socket_errors"],
     }
 
 

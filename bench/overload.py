@@ -8,6 +8,11 @@ requests per second, the share refused with 503, and p99 over every response.
 
     python -m bench.overload                       # the shipped bound and none, 512 clients
     python -m bench.overload --bounds 16,32,64,128,100000 --clients 512
+    python -m bench.overload --balancer --max-conns 0,16,32,64   # through compose's nginx
+
+With `--balancer` the clients reach the API through deploy/nginx.conf's nginx, as in
+compose, whose per-replica bound (`max_conns`) refuses what is over it in C, before the API
+sees it; the API keeps its own bound behind it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from pathlib import Path
 import httpx
 
 from app.cli import DEFAULT_API_PROCESSES, api_command
+from app.settings import ApiSettings
+from bench import balancer
 from bench.load import _free_port, prepare_inputs, start, stop, wrk
 from bench.machine import describe
 
@@ -47,30 +54,52 @@ def probe(base: str, upload: bytes, stop_at: float) -> list[tuple[int, float]]:
     return answers
 
 
-def measure(bound: int, clients: int, duration: float, env: dict[str, str], folder: Path) -> dict:
+def _load(base: str, clients: int, duration: float, folder: Path) -> tuple[dict, list]:
+    """wrk's totals and the probe's answers, both over `duration` seconds."""
+    inputs = prepare_inputs(folder, base)
+    upload = Path(inputs["classify"]["BENCH_FIELDS"].split("=", 1)[1]).read_bytes()
+    answers: list[tuple[int, float]] = []
+    stop_at = time.monotonic() + duration
+    prober = threading.Thread(target=lambda: answers.extend(probe(base, upload, stop_at)))
+    prober.start()
+    load = wrk(f"{base}/classify", clients, duration, inputs["classify"])
+    prober.join()
+    return load, answers
+
+
+def measure(
+    bound: int,
+    clients: int,
+    duration: float,
+    env: dict[str, str],
+    folder: Path,
+    max_conns: int | None = None,
+) -> dict:
+    """One API process as `handcalc serve` runs it, reached directly, or through the
+    balancer with `max_conns` (0: no per-replica bound) when that is given."""
     port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = api_command("127.0.0.1", port, DEFAULT_API_PROCESSES)  # as `handcalc serve` runs
-    process, _cold = start(command, {**env, "HANDCALC_MAX_IN_FLIGHT": str(bound)}, base)
+    direct = f"http://127.0.0.1:{port}"
+    command = api_command("127.0.0.1", port, DEFAULT_API_PROCESSES)
+    process, _cold = start(command, {**env, "HANDCALC_MAX_IN_FLIGHT": str(bound)}, direct)
     try:
-        inputs = prepare_inputs(folder, base)
-        upload = Path(inputs["classify"]["BENCH_FIELDS"].split("=", 1)[1]).read_bytes()
-        answers: list[tuple[int, float]] = []
-        stop_at = time.monotonic() + duration
-        prober = threading.Thread(target=lambda: answers.extend(probe(base, upload, stop_at)))
-        prober.start()
-        load = wrk(f"{base}/classify", clients, duration, inputs["classify"])
-        prober.join()
+        if max_conns is None:
+            load, answers = _load(direct, clients, duration, folder)
+        else:
+            with balancer.running(folder, _free_port(), [port], max_conns=max_conns) as base:
+                load, answers = _load(base, clients, duration, folder)
     finally:
         stop(process)
     answered = sorted(seconds for status, seconds in answers if status == 200)
     seconds = load["requests"] / load["rps"] if load["rps"] else duration
-    refused = load["errors"]  # non-2xx and socket errors; the 503s are all of them here
+    refused = load["errors"] - load["socket_errors"]  # every status but 2xx: the 503s
     return {
         "bound": bound if bound != UNBOUNDED else None,
+        "max_conns": max_conns or None,
+        "through": "direct" if max_conns is None else "nginx",
         "clients": clients,
-        "answered_rps": round((load["requests"] - refused) / seconds, 1),
+        "answered_rps": round((load["requests"] - load["errors"]) / seconds, 1),
         "refused_share": round(refused / max(1, load["requests"]), 3),
+        "socket_errors": load["socket_errors"],
         "wrk_p99_ms": load["p99_ms"],
         "probe_requests": len(answers),
         "probe_refused": sum(1 for status, _ in answers if status == 503),
@@ -87,7 +116,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bounds", default=f"512,{UNBOUNDED}", help="values of MAX_IN_FLIGHT")
     parser.add_argument("--clients", type=int, default=512)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument(
+        "--balancer", action="store_true", help="through deploy/nginx.conf's nginx, as compose"
+    )
+    parser.add_argument(
+        "--max-conns",
+        help="with --balancer: nginx's per-replica bounds to measure, 0 for none (default: "
+        f"the shipped {balancer.shipped_max_conns()}); the API keeps the shipped bound",
+    )
     arguments = parser.parse_args(argv)
+    if arguments.balancer:
+        limits = arguments.max_conns or str(balancer.shipped_max_conns() or 0)
+        runs = [(ApiSettings().max_in_flight, int(limit)) for limit in limits.split(",")]
+    else:
+        runs = [(int(bound), None) for bound in arguments.bounds.split(",")]
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
@@ -100,20 +142,21 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python -m bench.overload", *(argv if argv is not None else sys.argv[1:])])
     print(f"{describe()}; {command}")
     rows = []
-    for run, bound in enumerate(int(b) for b in arguments.bounds.split(",")):
+    for run, (bound, max_conns) in enumerate(runs):
         folder = state / f"inputs-{run}"
         folder.mkdir()
-        rows.append(measure(bound, arguments.clients, arguments.duration, env, folder))
+        rows.append(measure(bound, arguments.clients, arguments.duration, env, folder, max_conns))
         print(json.dumps(rows[-1]), flush=True)
     shutil.rmtree(state, ignore_errors=True)
     print()
-    print("| bound | clients | answered req/s | refused (503) | wrk p99 ms | probe p50 / p99 ms "
-          "| probe refused |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    print("| through | nginx max_conns | API bound | clients | answered req/s | refused (503) "
+          "| socket errors | wrk p99 ms | probe p50 / p99 ms | probe refused |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
-            f"| {row['bound'] or 'none'} | {row['clients']} | {row['answered_rps']} | "
-            f"{row['refused_share']:.1%} | {row['wrk_p99_ms']:.0f} | "
+            f"| {row['through']} | {row['max_conns'] or 'none'} | {row['bound'] or 'none'} | "
+            f"{row['clients']} | {row['answered_rps']} | {row['refused_share']:.1%} | "
+            f"{row['socket_errors']} | {row['wrk_p99_ms']:.0f} | "
             f"{row['probe_p50_ms']} / {row['probe_p99_ms']} | "
             f"{row['probe_refused']} of {row['probe_requests']} |"
         )

@@ -1,42 +1,23 @@
 """deploy/nginx.conf, run by a real nginx in front of two real API processes: requests are
-spread over both, bodies over the limit and slow clients are stopped at the balancer, and
-a replica that dies is skipped."""
+spread over both, bodies over the limit and slow clients are stopped at the balancer, a
+replica that dies is skipped, and one at its bound is not sent more."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
 import time
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from app.cli import api_command
+from bench import balancer
 from tests.helpers import free_port, image_bytes, wait_until_ready
-
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "deploy" / "nginx.conf"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def _local_config(folder: Path, port: int, replicas: list[int]) -> Path:
-    """The compose file's nginx.conf with local ports, and a 2 s body timeout for the test."""
-    text = CONFIG.read_text()
-    servers = "\n".join(f"        server 127.0.0.1:{replica};" for replica in replicas)
-    text = text.replace("        server api:8000 resolve;                # every replica `api` "
-                        "resolves to", servers)  # fmt: skip
-    text = re.sub(r"\n\s*resolver [^\n]*", "", text)
-    text = text.replace("listen 8000;", f"listen 127.0.0.1:{port};")
-    text = text.replace("client_body_timeout 10s;", "client_body_timeout 2s;")
-    path = folder / "nginx.conf"
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture()
@@ -61,27 +42,17 @@ def balanced(trained_root, tmp_path):
         logs.append(log)
         ports.append(port)
         wait_until_ready(f"http://127.0.0.1:{port}", process, 60, log.read_text)
-    port = free_port()
-    config = _local_config(tmp_path, port, ports)
-    directives = f"daemon off; pid {tmp_path / 'nginx.pid'}; error_log {tmp_path / 'error.log'};"
-    checked = subprocess.run([NGINX, "-t", "-c", str(config), "-g", directives],
-                             capture_output=True, text=True)  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
-    nginx = subprocess.Popen([NGINX, "-c", str(config), "-g", directives])
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(base, nginx, 10, lambda: (tmp_path / "error.log").read_text())
-        yield base, port, processes, logs
+        with balancer.running(tmp_path, free_port(), ports, body_timeout_s=2) as base:
+            yield base, int(base.rsplit(":", 1)[1]), processes, logs, ports
     finally:
-        nginx.send_signal(signal.SIGQUIT)
-        nginx.wait(timeout=10)
         for process in processes:
             process.kill()
             process.wait()
 
 
 def test_both_replicas_answer_through_the_balancer(balanced, digits):
-    base, _port, _processes, logs = balanced
+    base, _port, _processes, logs, _ports = balanced
     images, labels = digits
     with httpx.Client() as client:
         for index in range(24):
@@ -92,7 +63,7 @@ def test_both_replicas_answer_through_the_balancer(balanced, digits):
 
 
 def test_a_body_over_the_limit_is_refused_by_the_balancer(balanced):
-    _base, port, _processes, logs = balanced
+    _base, port, _processes, logs, _ports = balanced
     with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
         connection.sendall(
             b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
@@ -105,7 +76,7 @@ def test_a_body_over_the_limit_is_refused_by_the_balancer(balanced):
 
 
 def test_a_client_that_stalls_is_dropped_and_never_reaches_the_api(balanced):
-    _base, port, _processes, logs = balanced
+    _base, port, _processes, logs, _ports = balanced
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(
@@ -120,7 +91,7 @@ def test_a_client_that_stalls_is_dropped_and_never_reaches_the_api(balanced):
 
 
 def test_a_dead_replica_is_skipped(balanced, digits):
-    base, _port, processes, _logs = balanced
+    base, _port, processes, _logs, _ports = balanced
     processes[0].kill()
     processes[0].wait()
     images, labels = digits
@@ -128,3 +99,37 @@ def test_a_dead_replica_is_skipped(balanced, digits):
         for index in range(6):
             response = client.post(f"{base}/classify", files={"image": image_bytes(images[index])})
             assert response.status_code == 200 and response.json()["digit"] == labels[index]
+
+
+def test_a_replica_at_its_bound_is_sent_nothing_more(balanced, digits, tmp_path):
+    """The shipped per-replica bound (max_conns), lowered to 1 for one replica: while that
+    replica is busy (stopped, so its one request waits), the next request is refused by
+    nginx at once with a 503 that says so, and the waiting one is answered afterwards."""
+    _base, _port, processes, _logs, ports = balanced
+    assert balancer.shipped_max_conns() == 32
+    images, labels = digits
+    folder = tmp_path / "bound-1"
+    folder.mkdir()
+    with balancer.running(folder, free_port(), ports[:1], max_conns=1) as base:
+        processes[0].send_signal(signal.SIGSTOP)
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                waiting = pool.submit(
+                    httpx.post, f"{base}/classify",
+                    files={"image": image_bytes(images[0])}, timeout=30,
+                )  # fmt: skip
+                time.sleep(1.0)  # passed on to the stopped replica by now
+                assert not waiting.done()
+                started = time.monotonic()
+                refused = httpx.post(
+                    f"{base}/classify", files={"image": image_bytes(images[1])}, timeout=10
+                )
+                took = time.monotonic() - started
+                processes[0].send_signal(signal.SIGCONT)
+                answered = waiting.result(timeout=30)
+        finally:
+            processes[0].send_signal(signal.SIGCONT)
+    assert refused.status_code == 503 and took < 0.5, (refused.status_code, took)
+    assert refused.headers["retry-after"] == "1"
+    assert "at capacity" in refused.json()["detail"]
+    assert answered.status_code == 200 and answered.json()["digit"] == labels[0]
