@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from bench.load import start, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "deploy" / "nginx.conf"
@@ -63,40 +61,17 @@ def local_config(
 
 @contextmanager
 def running(folder: Path, port: int, replicas: list[int], **overrides) -> Iterator[str]:
-    """A real nginx on 127.0.0.1:`port` in front of `replicas`; yields its base URL once it
-    answers /healthz. `overrides` go to `local_config`."""
+    """A real nginx on 127.0.0.1:`port` in front of `replicas` (which must be ready); yields
+    its base URL once it passes /readyz on. `overrides` go to `local_config`."""
     config = local_config(folder, port, replicas, **overrides)
-    error_log = folder / "nginx-error.log"
-    directives = f"daemon off; pid {folder / 'nginx.pid'}; error_log {error_log};"
-    checked = subprocess.run(
-        [NGINX, "-t", "-c", str(config), "-g", directives], capture_output=True, text=True
-    )
+    directives = f"daemon off; pid {folder / 'nginx.pid'}; error_log stderr;"
+    command = [NGINX, "-c", str(config), "-g", directives]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
     if checked.returncode != 0:
         raise RuntimeError(f"nginx refused {config}: {checked.stderr}")
-    nginx = subprocess.Popen([NGINX, "-c", str(config), "-g", directives])
     base = f"http://127.0.0.1:{port}"
+    nginx, _started_in = start(command, {}, base, folder / "nginx.log")
     try:
-        _wait(base, nginx, error_log)
         yield base
     finally:
-        nginx.send_signal(signal.SIGQUIT)
-        try:
-            nginx.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            nginx.kill()
-            nginx.wait()
-
-
-def _wait(base: str, nginx: subprocess.Popen, error_log: Path, timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if nginx.poll() is not None:
-            break
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    log = error_log.read_text() if error_log.exists() else ""
-    raise RuntimeError(f"nginx at {base} did not answer /healthz in {timeout_s} s: {log[-2000:]}")
+        stop(nginx)

@@ -74,6 +74,7 @@ def wrk(url: str, concurrency: int, duration: float, env: dict[str, str]) -> dic
         "p95_ms": summary["p95_us"] / 1000,
         "p99_ms": summary["p99_us"] / 1000,
         "errors": summary["socket_errors"] + summary["non_2xx"],
+        "non_2xx": summary["non_2xx"],
         "socket_errors": summary["socket_errors"],
     }
 
@@ -118,16 +119,22 @@ def start(
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.perf_counter() - started > 120:
-            raise RuntimeError(f"{command} did not start")
+            stop(process)
+            said = log.read_text()[-2000:] if log else ""
+            raise RuntimeError(f"{command} did not start {said}")
         time.sleep(0.02)
 
 
 def stop(process: subprocess.Popen) -> None:
+    """SIGINT (uvicorn's and nginx's quick shutdown), then SIGKILL after 20 s."""
+    if process.poll() is not None:
+        return
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
 
 
 async def _null_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
