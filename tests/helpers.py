@@ -30,6 +30,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def run_benchmark(module: str, store, *arguments: str, timeout: float = 300) -> str:
+    """Run `python -m module arguments` from the checkout against the artifact store `store`;
+    its standard output, once it has exited 0 (else the test fails with all it printed)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    run = subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "HANDCALC_ARTIFACT_ROOT": str(store)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
 def wait_until_ready(base: str, process, timeout: float, describe) -> None:
     """Poll `base`/readyz until it answers 200; fail with `describe()` if the process dies."""
     import time
