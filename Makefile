@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test system-deps lint format train starter-models bench-load bench-quality bench-numbers bench-steps clean
+.PHONY: install run test system-deps lint format train starter-models bench-load bench-peers bench-quality bench-numbers bench-steps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ clean:
 bench-load: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.load
+
+# handcalc as shipped against plain FastAPI, LitServe, BentoML and Ray Serve serving the same
+# exports (the peers from their own venv, var/peers-venv, made on first use; needs wrk).
+bench-peers: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.peers $(BENCH_ARGS)
 
 # Train every model with its default params on the full MNIST and score it against the goals.
 bench-quality: $(STAMP)

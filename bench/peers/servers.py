@@ -59,7 +59,7 @@ SERVERS: tuple[Server, ...] = (
     Server("handcalc", "handcalc, `handcalc serve` as shipped", _handcalc, peer=False),
     Server("fastapi", "plain FastAPI, sync `def` routes, no batching", _fastapi),
     Server("litserve", "LitServe 0.2, batch 64 / 2 ms", _litserve),
-    Server("bentoml", "BentoML 1.4, adaptive batching (64, 10 ms)", _bentoml),
+    Server("bentoml", "BentoML 1.4, adaptive batching (64)", _bentoml),
     Server("ray", "Ray Serve 2.60, `@serve.batch` 64 / 2 ms", _ray),
 )
 BY_NAME = {server.name: server for server in SERVERS}
