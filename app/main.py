@@ -35,6 +35,7 @@ from app.metrics import MetricsMiddleware
 from app.middleware.admission import AdmissionMiddleware
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.request_log import RequestLogMiddleware, configure_api_logging
+from app.serving.fast_lane import FastLane
 from app.serving.server import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
 from app.web import page
@@ -107,6 +108,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         },
     )
     install_openapi(app)
+    if settings.fast_lane:
+        app.add_middleware(FastLane)  # innermost: inside every middleware below
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
     app.add_middleware(MetricsMiddleware)  # counts refusals too

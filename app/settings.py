@@ -51,6 +51,11 @@ class ApiSettings(Settings):
     requests/s at 32 clients (`python -m bench.load --access-log on,off`, three runs), and
     /metrics counts every request by route, status and duration anyway."""
 
+    fast_lane: bool = True
+    """Answer the plain single-image /classify request without FastAPI's form parsing and
+    validation (`app.serving.fast_lane`); every other request, and every error, takes the
+    route as before. Off: every request takes the route."""
+
     bench_routes: bool = False
     """Expose POST /bench/floor (upload + preprocessing, no model) for the load benchmark."""
 
