@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.api.errors import EVERY_ROUTE, install_openapi
+from app.api.fast_lane import FastLane
 from app.api.routes import (
     arithmetic,
     bench,
@@ -35,7 +36,6 @@ from app.metrics import MetricsMiddleware
 from app.middleware.admission import AdmissionMiddleware
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.request_log import RequestLogMiddleware, configure_api_logging
-from app.serving.fast_lane import FastLane
 from app.serving.server import ModelServer, ModelUnavailable, UnknownModel, WrongKind
 from app.settings import ApiSettings
 from app.web import page

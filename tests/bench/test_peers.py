@@ -14,7 +14,9 @@ def test_every_server_starts_and_answers_rightly_under_load(trained_root, tmp_pa
         "--concurrency", "1,32", "--results", str(tmp_path), timeout=900,
     )  # fmt: skip
     report = json.loads((tmp_path / "peers.json").read_text())
-    assert set(report["servers"]) == {"handcalc", "fastapi", "litserve", "bentoml", "ray"}
+    assert set(report["servers"]) == {
+        "handcalc", "handcalc-2", "fastapi", "litserve", "bentoml", "ray",
+    }  # fmt: skip
     for name, result in report["servers"].items():
         assert result["right"] == {"classify": True, "add": True}, name
         assert len(result["cold_starts_s"]) == 2, name

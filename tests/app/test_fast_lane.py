@@ -1,13 +1,14 @@
-"""The fast lane answers the plain single-image /classify exactly as the route does, and
-leaves every other request, good or bad, to the route."""
+"""The fast lane answers the plain requests of /classify, /add, /multiply and /compare
+exactly as the routes do, and leaves every other request, good or bad, to the route."""
 
 import httpx
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api import fast_lane
+from app.api.fast_lane import file_parts
 from app.main import create_app
-from app.serving import fast_lane
-from app.serving.fast_lane import single_file
 from app.settings import ApiSettings
 from tests.helpers import image_bytes
 
@@ -18,23 +19,29 @@ def _encoded(files: dict, data: dict | None = None) -> tuple[bytes, bytes]:
     return request.read(), request.headers["content-type"].encode()
 
 
-def test_the_one_file_of_a_body_is_taken_out_as_it_was_sent():
+def single_file(body: bytes, content_type: bytes, field: bytes) -> bytes | None:
+    parts = file_parts(body, content_type)
+    return parts[field][1] if parts is not None and set(parts) == {field} else None
+
+
+def test_the_files_of_a_body_are_taken_out_as_they_were_sent():
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n--not-the-boundary\r\n"
     body, content_type = _encoded({"image": ("seven.png", png, "image/png")})
-    assert single_file(body, content_type, b"image") == png
+    assert file_parts(body, content_type) == {b"image": (b"seven.png", png)}
+    body, content_type = _encoded({"a": ("3.png", b"three"), "b": ("4.png", png)})
+    assert file_parts(body, content_type) == {b"a": (b"3.png", b"three"), b"b": (b"4.png", png)}
 
 
 @pytest.mark.parametrize(
     "files, data",
     [
-        ({"image": ("a.png", b"a"), "images": ("b.png", b"b")}, None),  # two parts
-        ({"images": ("a.png", b"a")}, None),  # another field
+        ([("images", ("a.png", b"a")), ("images", ("b.png", b"b"))], None),  # repeated
         ({"image": ("a.png", b"a")}, {"model": "classifier"}),  # a form field too
     ],
 )
 def test_any_other_body_is_not_taken(files, data):
     body, content_type = _encoded(files, data)
-    assert single_file(body, content_type, b"image") is None
+    assert file_parts(body, content_type) is None
 
 
 def test_unusual_parts_are_not_taken():
@@ -69,14 +76,14 @@ def both(trained_root):
 def lane_answers(monkeypatch):
     """How many requests the fast lane answered itself."""
     answered = []
-    real = fast_lane._classify
+    real = fast_lane._answer
 
     async def counted(*arguments):
         answer = await real(*arguments)
         answered.append(answer is not None)
         return answer
 
-    monkeypatch.setattr(fast_lane, "_classify", counted)
+    monkeypatch.setattr(fast_lane, "_answer", counted)
     return answered
 
 
@@ -146,3 +153,37 @@ def test_a_lane_answer_keeps_its_request_id_and_is_counted(both, digits):
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "lane-check-1"
     assert served() == before + 1
+
+
+@pytest.mark.parametrize("route", ["add", "multiply", "compare"])
+def test_plain_pairs_get_the_routes_bytes_from_the_lane(both, digits, lane_answers, route):
+    lane, other = both
+    images, _ = digits
+    queries = ("", "?model=reader", f"?model={route}")
+    for index in range(4):
+        files = {
+            "a": ("a.png", image_bytes(images[index]), "image/png"),
+            "b": ("b.png", image_bytes(images[index + 10]), "image/png"),
+        }
+        for query in queries:
+            ours, theirs = (c.post(f"/{route}{query}", files=files) for c in (lane, other))
+            assert ours.status_code == theirs.status_code == 200, ours.text
+            assert ours.content == theirs.content
+    assert lane_answers == [True] * (4 * len(queries))
+
+
+def test_pairs_the_route_refuses_are_its_own_answers(both, digits, lane_answers):
+    lane, other = both
+    images, _ = digits
+    seven, two_digits = image_bytes(images[0]), image_bytes(np.hstack([images[1], images[2]]))
+    cases = [
+        ("/add?model=add", {"a": ("a.png", two_digits), "b": ("b.png", seven)}, 422),
+        ("/add", {"a": ("a.png", seven)}, 422),  # no b: not even tried
+        ("/add", {"a": ("a.png", seven), "b": ("b.png", b"not an image")}, 422),
+        ("/compare?model=classifier", {"a": ("a.png", seven), "b": ("b.png", seven)}, 422),
+    ]
+    for path, files, status in cases:
+        ours, theirs = (c.post(path, files=files) for c in (lane, other))
+        assert ours.status_code == theirs.status_code == status, (path, ours.text)
+        assert ours.json() == theirs.json()
+    assert lane_answers == [False, False, False]  # the route refused what was tried
