@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 
-from app.client.commands import add_commands
 from app.metrics import MULTIPROCESS_DIR
 from app.middleware.request_log import UVICORN_JSON_CONFIG
 from app.settings import ApiSettings
@@ -172,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="run a training worker")
     worker.add_argument("--concurrency", type=int, default=1)
     commands.add_parser("train", help="train models (see handcalc train --help)")
-    add_commands(commands, list_store=list_models)
+    if argv[:1] not in (["run"], ["serve"], ["worker"]):
+        # the client's commands (httpx and all): not loaded to start a server, which
+        # would pay for them in its cold start before replacing itself with uvicorn
+        from app.client.commands import add_commands
+
+        add_commands(commands, list_store=list_models)
     arguments = parser.parse_args(argv)
     if hasattr(arguments, "handler"):
         return arguments.handler(arguments)

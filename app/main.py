@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -86,6 +88,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         # walking it on every full collection, which were the slowest requests' pauses.
         gc.collect()
         gc.freeze()
+        # scipy (for cutting numbers into digits) loads once the API is ready, not before
+        threading.Thread(target=importlib.import_module, args=("scipy.ndimage",),
+                         name="late-imports", daemon=True).start()  # fmt: skip
         try:
             yield
         finally:

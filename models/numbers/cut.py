@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from models.numbers.split import Group, Judge, Page, Piece, split
 from models.preprocess import (
@@ -105,6 +104,8 @@ def cut_ink(
     """`cut_number` on an ink map (paper 0, strongest ink 1)."""
     if max_digits < 1:
         raise ValueError("max_digits must be at least 1")
+    from scipy import ndimage  # here, not at import: 0.3 s and 28 MB a server may never need
+
     shrink = max(1.0, math.sqrt(ink.size / WORK_PIXELS))
     work = _shrunk(ink, shrink)
     labels, count = ndimage.label(work > INK_THRESHOLD, structure=np.ones((3, 3)))
@@ -143,6 +144,8 @@ def _is_speck(stroke: Group, digit_height: float) -> bool:
 
 
 def _strokes(labels: np.ndarray, count: int) -> list[Group]:
+    from scipy import ndimage
+
     areas = np.bincount(labels.ravel(), minlength=count + 1)
     return [
         Group([index], rows.start, rows.stop, cols.start, cols.stop, int(areas[index]))

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from models.preprocess import SIDE, ImageError, normalise
 
@@ -97,6 +96,8 @@ class Page:
         group = piece.group
         rows, cols = slice(group.top, group.bottom), slice(piece.left, piece.right)
         mine = self._members(group)[self.labels[rows, cols]]
+        from scipy import ndimage  # loaded by cut_ink already
+
         # take in the faint anti-aliased edge around the strokes, not the neighbours' ink
         edge = ndimage.binary_dilation(mine, structure=np.ones((3, 3)))
         try:
