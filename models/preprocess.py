@@ -256,8 +256,24 @@ _INDEX = np.arange(SIDE, dtype=np.float64)
 
 
 def is_mnist_form(pixels: np.ndarray) -> bool:
-    """28x28 grey on black, the ink fitting 20 px and centred by mass: nothing to do."""
-    return bool(_mnist_form_mask(pixels[None])[0])
+    """28x28 grey on black, the ink fitting 20 px and centred by mass: nothing to do.
+
+    `_mnist_form_mask` for one image, in fewer and earlier-stopping numpy calls: this runs
+    on every upload (an MNIST test digit, timed in a loop on a 2-core EPYC: 50 us here
+    against 105 through the stacked test)."""
+    if pixels.max() < 255 * (1 - MIN_CONTRAST):
+        return False
+    if pixels[0].any() or pixels[-1].any() or pixels[:, 0].any() or pixels[:, -1].any():
+        return False
+    row_mass = pixels.sum(axis=1, dtype=np.float64)
+    col_mass = pixels.sum(axis=0, dtype=np.float64)
+    rows, cols = np.flatnonzero(row_mass), np.flatnonzero(col_mass)
+    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 > BOX:
+        return False
+    total = max(row_mass.sum(), 1.0)
+    centre_y = (row_mass[None] @ _INDEX)[0] / total  # as the stacked test computes it
+    centre_x = (col_mass[None] @ _INDEX)[0] / total
+    return bool(abs(centre_y - CENTRE) <= 1.0 and abs(centre_x - CENTRE) <= 1.0)
 
 
 def _mnist_form_mask(stack: np.ndarray) -> np.ndarray:

@@ -173,3 +173,22 @@ def test_batch_preprocessing_matches_one_by_one(digits):
     for index, data in enumerate(uploads):
         if index not in errors:
             np.testing.assert_array_equal(batch[index], preprocess(data))
+
+
+def test_the_single_image_mnist_form_test_agrees_with_the_stacked_one(mnist):
+    """`is_mnist_form` (every upload) and `_mnist_form_mask` (batches) say the same of real
+    digits as MNIST ships them, shifted off centre, faint, and of noise and blank images."""
+    from models.preprocess import _mnist_form_mask, is_mnist_form
+
+    (train, _), (test, _) = mnist
+    rng = np.random.default_rng(0)
+    shifted = np.stack(
+        [np.roll(image, tuple(rng.integers(-3, 4, size=2)), axis=(0, 1)) for image in test]
+    )
+    images = np.concatenate([
+        train[:1000], test, shifted, (test // 2).astype(np.uint8),
+        rng.integers(0, 256, (200, 28, 28), dtype=np.uint8), np.zeros((3, 28, 28), np.uint8),
+    ])  # fmt: skip
+    single = np.array([is_mnist_form(image) for image in images])
+    assert (single == _mnist_form_mask(images)).all()
+    assert single[:1000].mean() > 0.9 and 0.02 < single[1500:2000].mean() < 0.5  # both kinds
