@@ -35,7 +35,7 @@ from app.api.tensors import ProtocolError
 from app.jobs.broker import JobClient
 from app.jobs.records import BrokerUnavailable
 from app.metrics import MetricsMiddleware
-from app.middleware.admission import AdmissionMiddleware
+from app.middleware.admission import AdmissionMiddleware, InFlight
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.request_log import RequestLogMiddleware, configure_api_logging
 from app.serving.server import ModelServer, ModelUnavailable, UnknownModel, WrongKind
@@ -66,6 +66,7 @@ BROKER_RETRY_AFTER_S = 5
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     configure_api_logging(settings.log_format, settings.access_log)
+    in_flight = InFlight()  # the admission's count, which tells the model server when it is alone
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,6 +80,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             interval_s=settings.reload_interval_s,
             max_batch=settings.batch_max_size,
             max_wait_s=settings.batch_max_wait_ms / 1000.0,
+            quiet=in_flight.alone,
         )
         with native_output_logged("litert", enabled=settings.log_format == "json"):
             server.start()  # loads and warms up every model: LiteRT prints a line on the first
@@ -116,7 +118,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     if settings.fast_lane:
         app.add_middleware(FastLane)  # innermost: inside every middleware below
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
+    app.add_middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight, counter=in_flight)
     app.add_middleware(MetricsMiddleware)  # counts refusals too
     access_line = settings.access_log and settings.log_format == "json"
     app.add_middleware(RequestLogMiddleware, access_log=access_line)  # outermost: ids every reply

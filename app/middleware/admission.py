@@ -17,20 +17,37 @@ from app.metrics import ADMISSION
 ALWAYS_ADMITTED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
+class InFlight:
+    """How many admitted requests the process is working on (shared with the model server,
+    which runs a lone request's model call without a trip to a thread)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def alone(self) -> bool:
+        return self.count <= 1
+
+
 class AdmissionMiddleware:
-    def __init__(self, app: ASGIApp, max_in_flight: int, retry_after_s: int = 1) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_in_flight: int,
+        retry_after_s: int = 1,
+        counter: InFlight | None = None,
+    ) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self.app = app
         self.max_in_flight = max_in_flight
         self.retry_after_s = retry_after_s
-        self.in_flight = 0
+        self.counter = counter or InFlight()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in ALWAYS_ADMITTED:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.max_in_flight:
+        if self.counter.count >= self.max_in_flight:
             ADMISSION.labels("refused").inc()
             # one event loop per process: the check and the increment cannot interleave
             await _drain(receive)
@@ -47,11 +64,11 @@ class AdmissionMiddleware:
             await response(scope, receive, send)
             return
         ADMISSION.labels("admitted").inc()
-        self.in_flight += 1
+        self.counter.count += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight -= 1
+            self.counter.count -= 1
 
 
 DRAIN_BYTES = 1024 * 1024

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,8 +92,10 @@ class ModelServer:
         interval_s: float = 0.5,
         max_batch: int = 64,
         max_wait_s: float = 0.002,
+        quiet: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
+        self._quiet = quiet
         self._threads = threads
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
@@ -190,6 +193,7 @@ class ModelServer:
             max_wait_s=self._max_wait_s,
             executor=self._executor,
             observer=BatchMetrics(name),
+            quiet=self._quiet,
         )
         served = Served(name, version, kind, model, stored.metadata, batcher)
         _warm_up(served)

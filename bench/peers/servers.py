@@ -37,6 +37,10 @@ def _handcalc(venv: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
 
 
+def _handcalc_two(venv: Path, port: int) -> list[str]:
+    return [*_handcalc(venv, port), "--workers", "2"]
+
+
 def _fastapi(venv: Path, port: int) -> list[str]:
     app = ["bench.peers.fastapi_app:app", "--host", "127.0.0.1", "--port", str(port)]
     return [str(venv / "bin" / "python"), "-m", "uvicorn", *app, "--no-access-log"]
@@ -57,6 +61,7 @@ def _ray(venv: Path, port: int) -> list[str]:
 
 SERVERS: tuple[Server, ...] = (
     Server("handcalc", "handcalc, `handcalc serve` as shipped", _handcalc, peer=False),
+    Server("handcalc-2", "handcalc, 2 processes (`--workers 2`)", _handcalc_two, peer=False),
     Server("fastapi", "plain FastAPI, sync `def` routes, no batching", _fastapi),
     Server("litserve", "LitServe 0.2, batch 64 / 2 ms", _litserve),
     Server("bentoml", "BentoML 1.4, adaptive batching (64)", _bentoml),

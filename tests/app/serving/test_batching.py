@@ -173,3 +173,37 @@ def test_concurrent_http_requests_get_their_own_digits(client, digits):
         )
     for answer, expected in zip(concurrent, sequential, strict=True):
         np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-5)
+
+
+class Where:
+    """A runner that notes which thread each call ran on."""
+
+    def __init__(self, model):
+        self.model, self.threads = model, []
+
+    def __call__(self, signature, **inputs):
+        self.threads.append(threading.current_thread())
+        return self.model.run(signature, **inputs)
+
+
+def test_a_lone_request_of_a_quiet_process_runs_on_the_event_loop(classifier, images):
+    expected = classifier.run("classify", image=images[:3])["probabilities"]
+    for quiet, on_the_loop in ((lambda: True, True), (lambda: False, False), (None, False)):
+        runner = Where(classifier)
+        batcher = MicroBatcher(runner, executor=ThreadPoolExecutor(1), quiet=quiet)
+        for index in range(3):
+            (answer,) = _gather(batcher, images[index:], [1])
+            np.testing.assert_allclose(answer["probabilities"][0], expected[index], atol=1e-5)
+        loop_thread = threading.current_thread()  # asyncio.run runs the loop right here
+        assert [thread is loop_thread for thread in runner.threads] == [on_the_loop] * 3
+
+
+def test_requests_ready_together_still_share_a_call_in_a_thread(classifier, images):
+    """Every request ready to run reaches the batcher before its call starts, so a quiet
+    process's burst is batched, not run one by one on the loop."""
+    runner = Where(classifier)
+    batcher = MicroBatcher(runner, executor=ThreadPoolExecutor(1), quiet=lambda: True)
+    answers = _gather(batcher, images, [1] * 10)
+    assert [len(answer["probabilities"]) for answer in answers] == [1] * 10
+    assert list(batcher.calls) == [10]
+    assert runner.threads[0] is not threading.current_thread()
