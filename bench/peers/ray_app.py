@@ -20,10 +20,14 @@ from ray import serve
 from bench.peers.shared import PeerModels, image, pair
 
 MAX_BATCH, BATCH_WAIT_S = 64, 0.002
+# Ray's default (5 requests per replica) starves its own batching; its batching guide asks
+# for more than the batch size. With the default it answered 10 requests/s at 32 clients
+# here, with a p99 of 4.6 s.
+MAX_ONGOING = 2 * MAX_BATCH
 api = FastAPI(title="Ray Serve peer")
 
 
-@serve.deployment
+@serve.deployment(max_ongoing_requests=MAX_ONGOING)
 @serve.ingress(api)
 class Peer:
     def __init__(self) -> None:
