@@ -30,9 +30,9 @@ from models.artifacts.stores import open_store
 
 TOKEN_FILE = "api-token"
 # One API process: its event loop reads uploads on one core while LiteRT computes on the
-# other. In bench/results/load.md (make bench-load, 2-core Xeon) it served /classify at 32
-# clients at 715 requests/s, 84% of its HTTP floor, p99 69 ms, in 271 MB; two processes
-# served 1,157 (p99 48 ms) but in 550 MB and with a 3 s cold start, past the memory goal.
+# other. In bench/results/peers.md (make bench-peers, 2-core EPYC) it served /classify at 32
+# clients at 1,021 requests/s (median of 5 starts, p99 75 ms) in 246 MB; two processes
+# served a median of 1,037 (up to 1,802) but in 497 MB, past the 300 MB memory goal.
 DEFAULT_API_PROCESSES = 1
 
 
