@@ -145,10 +145,8 @@ def stop(process: subprocess.Popen) -> None:
     try:
         os.killpg(group, signal.SIGINT)
         process.wait(timeout=20)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        pass
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass  # gone already, or still there: whatever is left is killed below
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and _group_alive(group):
         time.sleep(0.1)

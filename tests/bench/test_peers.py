@@ -25,7 +25,7 @@ def test_every_server_starts_and_answers_rightly_under_load(trained_root, tmp_pa
             assert [row["concurrency"] for row in rows] == [1, 32], (name, route)
             assert all(row["requests"] > 0 and row["errors"] == 0 for row in rows), (name, rows)
             assert len(rows[1]["sampled_rps"]) == 2, (name, route)
-    assert result["rss_after_load_mb"] > 0
+        assert result["rss_after_load_mb"] > 20, name  # a Python process at the least
     goals = {row["goal"].split(":")[0] for row in report["goals"]}
     assert {"/classify c=32", "/classify c=1", "/add c=32 against /classify c=32"} <= goals
     assert "| Ray Serve" in (tmp_path / "peers.md").read_text()
