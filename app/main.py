@@ -66,7 +66,7 @@ BROKER_RETRY_AFTER_S = 5
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     configure_api_logging(settings.log_format, settings.access_log)
-    in_flight = InFlight()  # the admission's count, which tells the model server when it is alone
+    in_flight = InFlight()  # the admission's count: the batchers ask it how many requests are here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,7 +80,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             interval_s=settings.reload_interval_s,
             max_batch=settings.batch_max_size,
             max_wait_s=settings.batch_max_wait_ms / 1000.0,
-            quiet=in_flight.alone,
+            in_progress=in_flight.current,
         )
         with native_output_logged("litert", enabled=settings.log_format == "json"):
             server.start()  # loads and warms up every model: LiteRT prints a line on the first

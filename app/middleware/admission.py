@@ -24,8 +24,8 @@ class InFlight:
     def __init__(self) -> None:
         self.count = 0
 
-    def alone(self) -> bool:
-        return self.count <= 1
+    def current(self) -> int:
+        return self.count
 
 
 class AdmissionMiddleware:

@@ -61,15 +61,18 @@ class _LoopState:
     requests: list[_Request] = field(default_factory=list)
     in_flight: bool = False
     scheduled: asyncio.Handle | None = None
+    waiting: bool = False  # is `scheduled` the wait for company (not the next turn)?
     busy: bool = False  # did the last call serve more than one request?
 
 
 class MicroBatcher:
     """Batches concurrent calls to one model's `run(signature, **{input: rows})`.
 
-    `executor` runs the model calls (the loop's default executor when None). `quiet()` is
-    true when the process has no other request in progress; then a small request runs its
-    call on the event loop itself (never, without `quiet`).
+    `executor` runs the model calls (the loop's default executor when None).
+    `in_progress()` counts the requests the process is working on. When it is one, a
+    small request runs its call on the event loop itself; when every one of them is
+    waiting here, the call starts at once rather than after the wait for company (there is
+    none to come). Without `in_progress`, neither.
     """
 
     def __init__(
@@ -80,7 +83,7 @@ class MicroBatcher:
         max_wait_s: float = 0.002,
         executor: Executor | None = None,
         observer: Observer | None = None,
-        quiet: Callable[[], bool] | None = None,
+        in_progress: Callable[[], int] | None = None,
     ) -> None:
         if max_batch < 1 or max_wait_s < 0:
             raise ValueError("max_batch must be >= 1 and max_wait_s >= 0")
@@ -89,7 +92,7 @@ class MicroBatcher:
         self._max_wait_s = max_wait_s
         self._executor = executor
         self._observer = observer
-        self._quiet = quiet
+        self._in_progress = in_progress
         self._model = threading.Lock()
         self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
         self.calls: deque[int] = deque(maxlen=1000)  # rows per model call, most recent last
@@ -114,18 +117,28 @@ class MicroBatcher:
         if not state.in_flight:
             if sum(len(request[2]) for request in state.requests) >= self._max_batch:
                 self._start(loop, state)
-            elif state.scheduled is None:
-                if state.busy and self._max_wait_s > 0:
+            elif state.scheduled is None or (state.waiting and self._all_here(state)):
+                if state.scheduled is not None:
+                    state.scheduled.cancel()
+                # a busy model waits a moment for requests still on their way to it, unless
+                # every request in the process is here already
+                state.waiting = state.busy and self._max_wait_s > 0 and not self._all_here(state)
+                if state.waiting:
                     state.scheduled = loop.call_later(self._max_wait_s, self._start, loop, state)
                 else:
                     state.scheduled = loop.call_soon(self._start, loop, state)
         return await future
+
+    def _all_here(self, state: _LoopState) -> bool:
+        """Is every request the process is working on waiting for this model's next call?"""
+        return self._in_progress is not None and len(state.requests) >= self._in_progress()
 
     def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopState) -> None:
         """Send everything pending to the model as one call (on the loop's thread)."""
         if state.scheduled is not None:
             state.scheduled.cancel()
             state.scheduled = None
+        state.waiting = False
         if state.in_flight or not state.requests:
             return
         taken, rows = 0, 0
@@ -137,7 +150,12 @@ class MicroBatcher:
         state.busy = len(requests) > 1
         # Started from the loop's queue, after every request that was ready to run has
         # reached its model call: one alone, in a process with no other request, is alone.
-        alone = taken == 1 and rows <= INLINE_ROWS and self._quiet is not None and self._quiet()
+        alone = (
+            taken == 1
+            and rows <= INLINE_ROWS
+            and self._in_progress is not None
+            and self._in_progress() <= 1
+        )
         if alone and self._model.acquire(blocking=False):  # else a thread has the model
             try:
                 results = self._run_batch(requests, self._unlocked_run)

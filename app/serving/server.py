@@ -92,10 +92,10 @@ class ModelServer:
         interval_s: float = 0.5,
         max_batch: int = 64,
         max_wait_s: float = 0.002,
-        quiet: Callable[[], bool] | None = None,
+        in_progress: Callable[[], int] | None = None,
     ) -> None:
         self.store = store
-        self._quiet = quiet
+        self._in_progress = in_progress
         self._threads = threads
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
@@ -193,7 +193,7 @@ class ModelServer:
             max_wait_s=self._max_wait_s,
             executor=self._executor,
             observer=BatchMetrics(name),
-            quiet=self._quiet,
+            in_progress=self._in_progress,
         )
         served = Served(name, version, kind, model, stored.metadata, batcher)
         _warm_up(served)

@@ -102,6 +102,32 @@ def test_a_lone_request_is_not_delayed_and_none_waits_past_the_window(classifier
     assert full < 0.04
 
 
+def test_a_busy_model_waits_for_company_only_while_some_is_on_its_way(classifier, images):
+    """The wait for company ends as soon as every request of the process has joined."""
+    in_progress = [2]
+    batcher = MicroBatcher(
+        classifier.run, max_batch=64, max_wait_s=0.05, in_progress=lambda: in_progress[0]
+    )
+
+    async def pair(count: int) -> float:
+        in_progress[0] = count
+        started = time.perf_counter()
+        answers = await asyncio.gather(
+            *(batcher.run_async("classify", "image", images[index : index + 1]) for index in (0, 1))
+        )
+        assert [len(answer["probabilities"]) for answer in answers] == [1, 1]
+        return time.perf_counter() - started
+
+    async def scenario():
+        await pair(2)  # one call for two: the model is busy from now on
+        return await pair(2), await pair(3)
+
+    everyone_here, one_on_its_way = asyncio.run(scenario())
+    assert everyone_here < 0.03
+    assert one_on_its_way > 0.045
+    assert list(batcher.calls) == [2, 2, 2]
+
+
 def test_errors_reach_every_waiter_and_the_batcher_survives(classifier, images):
     calls = []
 
@@ -188,9 +214,9 @@ class Where:
 
 def test_a_lone_request_of_a_quiet_process_runs_on_the_event_loop(classifier, images):
     expected = classifier.run("classify", image=images[:3])["probabilities"]
-    for quiet, on_the_loop in ((lambda: True, True), (lambda: False, False), (None, False)):
+    for count, on_the_loop in ((lambda: 1, True), (lambda: 2, False), (None, False)):
         runner = Where(classifier)
-        batcher = MicroBatcher(runner, executor=ThreadPoolExecutor(1), quiet=quiet)
+        batcher = MicroBatcher(runner, executor=ThreadPoolExecutor(1), in_progress=count)
         for index in range(3):
             (answer,) = _gather(batcher, images[index:], [1])
             np.testing.assert_allclose(answer["probabilities"][0], expected[index], atol=1e-5)
@@ -202,7 +228,7 @@ def test_requests_ready_together_still_share_a_call_in_a_thread(classifier, imag
     """Every request ready to run reaches the batcher before its call starts, so a quiet
     process's burst is batched, not run one by one on the loop."""
     runner = Where(classifier)
-    batcher = MicroBatcher(runner, executor=ThreadPoolExecutor(1), quiet=lambda: True)
+    batcher = MicroBatcher(runner, executor=ThreadPoolExecutor(1), in_progress=lambda: 1)
     answers = _gather(batcher, images, [1] * 10)
     assert [len(answer["probabilities"]) for answer in answers] == [1] * 10
     assert list(batcher.calls) == [10]
