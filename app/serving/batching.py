@@ -61,7 +61,7 @@ class _LoopState:
     requests: list[_Request] = field(default_factory=list)
     in_flight: bool = False
     scheduled: asyncio.Handle | None = None
-    waiting: bool = False  # is `scheduled` the wait for company (not the next turn)?
+    waiting: bool = False  # is `scheduled` the wait for company, not the loop's next turn?
     busy: bool = False  # did the last call serve more than one request?
 
 
@@ -117,28 +117,30 @@ class MicroBatcher:
         if not state.in_flight:
             if sum(len(request[2]) for request in state.requests) >= self._max_batch:
                 self._start(loop, state)
-            elif state.scheduled is None or (state.waiting and self._all_here(state)):
-                if state.scheduled is not None:
-                    state.scheduled.cancel()
-                # a busy model waits a moment for requests still on their way to it, unless
-                # every request in the process is here already
-                state.waiting = state.busy and self._max_wait_s > 0 and not self._all_here(state)
-                if state.waiting:
-                    state.scheduled = loop.call_later(self._max_wait_s, self._start, loop, state)
-                else:
-                    state.scheduled = loop.call_soon(self._start, loop, state)
+            else:
+                self._schedule(loop, state)
         return await future
 
-    def _all_here(self, state: _LoopState) -> bool:
-        """Is every request the process is working on waiting for this model's next call?"""
-        return self._in_progress is not None and len(state.requests) >= self._in_progress()
+    def _schedule(self, loop: asyncio.AbstractEventLoop, state: _LoopState) -> None:
+        """Start the next call on the loop's next turn; a busy model first waits a moment
+        for requests still on their way to it, but not once every request the process is
+        working on has joined (none is left to come)."""
+        if state.scheduled is not None and not state.waiting:
+            return  # it starts on the next turn already
+        all_here = self._in_progress is not None and len(state.requests) >= self._in_progress()
+        if all_here or not (state.busy and self._max_wait_s > 0):
+            if state.scheduled is not None:
+                state.scheduled.cancel()
+            state.scheduled, state.waiting = loop.call_soon(self._start, loop, state), False
+        elif state.scheduled is None:
+            state.scheduled = loop.call_later(self._max_wait_s, self._start, loop, state)
+            state.waiting = True
 
     def _start(self, loop: asyncio.AbstractEventLoop, state: _LoopState) -> None:
         """Send everything pending to the model as one call (on the loop's thread)."""
         if state.scheduled is not None:
             state.scheduled.cancel()
-            state.scheduled = None
-        state.waiting = False
+            state.scheduled, state.waiting = None, False
         if state.in_flight or not state.requests:
             return
         taken, rows = 0, 0
