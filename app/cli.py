@@ -31,8 +31,8 @@ from models.artifacts.stores import open_store
 TOKEN_FILE = "api-token"
 # One API process: its event loop reads uploads on one core while LiteRT computes on the
 # other. In bench/results/peers.md (make bench-peers, 2-core EPYC) it served /classify at 32
-# clients at 1,021 requests/s (median of 5 starts, p99 75 ms) in 246 MB; two processes
-# served a median of 1,037 (up to 1,802) but in 497 MB, past the 300 MB memory goal.
+# clients at 3,278 requests/s (median of 5 starts, p99 20 ms) in 252 MB; two processes
+# served a median of 4,353 but in 511 MB, past the 300 MB memory goal.
 DEFAULT_API_PROCESSES = 1
 
 
