@@ -24,6 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 _TINY = 1e-300
+_PRODUCTS = np.multiply.outer(np.arange(10), np.arange(10)).ravel()
+"""i * j for every pair of digits, row by row."""
+_GREATER = np.tril(np.ones((10, 10)), k=-1)
+"""1 where the row's digit is greater than the column's."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,11 @@ def check_number(digits: np.ndarray, name: str = "number") -> np.ndarray:
     array = np.asarray(digits, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != 10 or len(array) == 0:
         raise ValueError(f"{name} must be (digits, 10) probabilities, got shape {array.shape}")
-    if not np.all(np.isfinite(array)) or (array < 0).any():
-        raise ValueError(f"{name} holds negative or non-finite probabilities")
     totals = array.sum(axis=1, keepdims=True)
-    if (totals <= 0).any():
+    # NaN fails every comparison and an infinity makes its total infinite: one test each
+    if not ((array >= 0).all() and np.isfinite(totals).all()):
+        raise ValueError(f"{name} holds negative or non-finite probabilities")
+    if not (totals > 0).all():
         raise ValueError(f"{name} has a digit with no probability at all")
     return array / totals
 
@@ -91,7 +96,12 @@ def _transitions(column: np.ndarray) -> np.ndarray:
 
 def add(a: np.ndarray, b: np.ndarray) -> Answer:
     """The most probable sum of two read numbers and its exact probability."""
-    a, b = _aligned(check_number(a, "a"), check_number(b, "b"))
+    a, b = check_number(a, "a"), check_number(b, "b")
+    if len(a) == len(b) == 1:  # one column, no carry in: the sum's whole distribution
+        sums = np.convolve(a[0], b[0])
+        value = int(sums.argmax())
+        return Answer(value, float(sums[value]))
+    a, b = _aligned(a, b)
     tables = [_transitions(column) for column in _column_sums(a, b)[::-1]]  # units first
     with np.errstate(divide="ignore"):
         logs = [np.log(table) for table in tables]
@@ -149,12 +159,13 @@ def compare(a: np.ndarray, b: np.ndarray) -> Comparison:
     """The exact probabilities that a > b and a == b, from the most significant digit down."""
     a, b = _aligned(check_number(a, "a"), check_number(b, "b"))
     joint = a[:, :, None] * b[:, None, :]  # (n, 10, 10): P(a_i = x, b_i = y)
-    greater_here = np.tril(np.ones((10, 10)), k=-1)  # x > y
+    greater_here = (joint * _GREATER).sum(axis=(1, 2))  # P(a_i > b_i), column by column
+    equal_here = np.trace(joint, axis1=1, axis2=2)
     equal_so_far = 1.0
     greater = 0.0
-    for column in joint:
-        greater += equal_so_far * float((column * greater_here).sum())
-        equal_so_far *= float(np.trace(column))
+    for greater_now, equal_now in zip(greater_here.tolist(), equal_here.tolist(), strict=True):
+        greater += equal_so_far * greater_now
+        equal_so_far *= equal_now
     return Comparison(min(1.0, greater), equal_so_far)
 
 
@@ -163,8 +174,7 @@ def multiply(a: np.ndarray, b: np.ndarray) -> Answer:
     else the product of the most probable readings with the probability of both."""
     a, b = check_number(a, "a"), check_number(b, "b")
     if len(a) == 1 and len(b) == 1:
-        products = np.zeros(82)
-        np.add.at(products, np.multiply.outer(np.arange(10), np.arange(10)), np.outer(a[0], b[0]))
+        products = np.bincount(_PRODUCTS, np.outer(a[0], b[0]).ravel(), minlength=82)
         value = int(products.argmax())
         return Answer(value, float(products[value]))
     first, second = most_probable(a), most_probable(b)

@@ -87,6 +87,21 @@ def test_comparison_probabilities_match_brute_force() -> None:
         assert comparison.equal == pytest.approx(equal.get(1, 0.0), rel=1e-9)
 
 
+def test_single_digit_sums_are_the_most_probable_over_all_readings() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        a, b = rng.dirichlet(np.full(10, 0.3), size=1), rng.dirichlet(np.full(10, 0.3), size=1)
+        sums = _brute_force(a, b, lambda x, y: x + y)
+        answer = arithmetic.add(a, b)
+        assert answer.probability == pytest.approx(max(sums.values()), rel=1e-9)
+        assert sums[answer.value] == pytest.approx(answer.probability, rel=1e-9)
+        # the same answer as the carry chain gives a number with a leading zero
+        padded = arithmetic.add(np.vstack([np.eye(10)[0], a[0]]), b)
+        assert (padded.value, padded.probability) == pytest.approx(
+            (answer.value, answer.probability), rel=1e-9
+        )
+
+
 def test_single_digit_products_are_the_most_probable_over_all_readings() -> None:
     rng = np.random.default_rng(3)
     for _ in range(20):
@@ -112,8 +127,18 @@ def test_probabilities_of_long_doubtful_numbers_do_not_underflow() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [np.zeros((0, 10)), np.ones((3, 9)), np.full((2, 10), -0.1), np.zeros((1, 10))],
+    [
+        np.zeros((0, 10)),
+        np.ones((3, 9)),
+        np.full((2, 10), -0.1),
+        np.zeros((1, 10)),
+        np.full((1, 10), np.nan),
+        np.array([[np.inf] + [0.0] * 9]),
+    ],
 )
-def test_malformed_readings_are_refused(bad: np.ndarray) -> None:
+@pytest.mark.parametrize("operation", [arithmetic.add, arithmetic.multiply, arithmetic.compare])
+def test_malformed_readings_are_refused(bad: np.ndarray, operation) -> None:
     with pytest.raises(ValueError):
-        arithmetic.add(bad, readings("1"))
+        operation(bad, readings("1"))
+    with pytest.raises(ValueError):
+        operation(readings("23"), bad)
