@@ -9,11 +9,12 @@ default whichever of the head and the reader scored better on the same test pair
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from app.api.schemas import Box, DigitReading, NumberReading
 from app.serving.server import ModelServer, ModelUnavailable, Served, UnknownModel
-from models.numbers import arithmetic
 from models.numbers.cut import Digit
 from models.numbers.split import Judge
 
@@ -26,8 +27,11 @@ async def read_digits(reader: Served, *numbers: list[Digit]) -> list[np.ndarray]
     images = np.stack([digit.image for number in numbers for digit in number])
     probabilities = (await reader.infer_async("classify", images))["probabilities"]
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    bounds = np.cumsum([len(number) for number in numbers])[:-1]
-    return np.split(probabilities, bounds)
+    readings, start = [], 0
+    for number in numbers:
+        readings.append(probabilities[start : start + len(number)])
+        start += len(number)
+    return readings
 
 
 def judge(reader: Served | None) -> Judge | None:
@@ -38,19 +42,23 @@ def judge(reader: Served | None) -> Judge | None:
 
 
 def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberReading:
+    """The reading of one number: each digit's most probable value, and the probability
+    that all of them are right (the digits' probabilities are independent)."""
     best = probabilities.argmax(axis=1)
     confidences = probabilities[np.arange(len(best)), best]
+    with np.errstate(divide="ignore"):  # a digit read with probability 0 makes it 0
+        logs = np.log(confidences / probabilities.sum(axis=1))
     return NumberReading(
-        value="".join(str(int(value)) for value in best),
-        confidence=arithmetic.most_probable(probabilities).probability,
+        value="".join(map(str, best.tolist())),
+        confidence=math.exp(float(logs.sum())),
         digits=[
             DigitReading(
-                value=int(value),
-                confidence=float(confidence),
+                value=value,
+                confidence=confidence,
                 box=Box(x=box[0], y=box[1], width=box[2], height=box[3]),
             )
             for value, confidence, box in zip(
-                best, confidences, (d.box for d in digits), strict=True
+                best.tolist(), confidences.tolist(), (d.box for d in digits), strict=True
             )
         ],
     )

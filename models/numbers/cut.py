@@ -191,8 +191,8 @@ def _digit(piece: Piece, page: Page, shrink: float, shape: tuple[int, int]) -> D
 
 
 def _box_of(ink: np.ndarray) -> tuple[int, int, int, int]:
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    strong = ink > INK_THRESHOLD
+    rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
     return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
 
 
