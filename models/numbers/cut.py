@@ -5,7 +5,9 @@ into connected strokes. Then, in order:
 
 1. specks: strokes far smaller than the digits around them are paper noise;
 2. digits made of several strokes (a 5's flag, a broken 4) are joined: strokes
-   whose columns mostly overlap belong to one digit;
+   whose columns mostly overlap belong to one digit; with a digit reader at hand,
+   smaller pieces beside a digit join it when the reader is surer of it with them
+   (`models.numbers.fragments`);
 3. marks much shorter than the digits (a comma or a dot between digit groups) are
    dropped;
 4. digits that touch or overlap come out as one wide piece, cut into digits by
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from models.numbers import fragments
 from models.numbers.split import Group, Judge, Page, Piece, split
 from models.preprocess import (
     INK_THRESHOLD,
@@ -51,6 +54,9 @@ MAJOR_AREA = 0.1
 """Strokes over this share of the largest stroke's area set the digit height."""
 SAME_DIGIT_OVERLAP = 0.5
 """Strokes sharing this share of the narrower one's columns are one digit."""
+DIGIT_SHARE = 0.6
+"""Once strokes are joined, groups under this share of the tallest one's height do not
+count towards the digit height."""
 MIN_DIGIT_HEIGHT = 0.4
 """Marks shorter than this share of the digit height are punctuation, not digits."""
 MARKS_PER_DIGIT = 8
@@ -120,10 +126,14 @@ def cut_ink(
             f"{max_digits} digits"
         )
     groups = _join_overlapping(strokes)
-    height = _digit_height(groups)  # a digit of separate strokes is taller than each
+    # a digit of separate strokes is taller than each; a 5's flag is no digit's height
+    height = _digit_height(groups, of_digits=True)
+    page = Page(work, labels)
+    if judge is not None and not keep_whole:
+        groups = fragments.attach(groups, page, judge)
+        groups = fragments.join_halves(groups, page, height, judge)
     tall = [g for g in groups if g.height >= MIN_DIGIT_HEIGHT * height]
     groups = tall or groups
-    page = Page(work, labels)
     if keep_whole:
         pieces = [Piece(group, group.left, group.right) for group in groups]
     else:
@@ -153,9 +163,12 @@ def _strokes(labels: np.ndarray, count: int) -> list[Group]:
     ]
 
 
-def _digit_height(groups: list[Group]) -> float:
+def _digit_height(groups: list[Group], *, of_digits: bool = False) -> float:
     largest = max(g.area for g in groups)
-    return float(np.median([g.height for g in groups if g.area >= MAJOR_AREA * largest]))
+    heights = [g.height for g in groups if g.area >= MAJOR_AREA * largest]
+    if of_digits:  # leave out pieces far shorter than the tallest (fragments of a digit)
+        heights = [h for h in heights if h >= DIGIT_SHARE * max(heights)]
+    return float(np.median(heights))
 
 
 def _join_overlapping(strokes: list[Group]) -> list[Group]:

@@ -193,3 +193,56 @@ def test_the_judge_still_cuts_touching_digits(digits, starter_judge) -> None:
         drawn = render.render(list(images[chosen]), rng, touching)
         right += len(cut_number(drawn.png(), judge=starter_judge)) == len(chosen)
     assert right / 30 >= rate - 0.1
+
+
+def _judged_cut_rate(digits, style, judge, *, seed: int, numbers: int = 30) -> float:
+    images, _labels = digits
+    rng = np.random.default_rng(seed)
+    right = 0
+    for _ in range(numbers):
+        chosen = rng.integers(0, len(images), int(rng.integers(2, 9)))
+        drawn = render.render(list(images[chosen]), rng, style)
+        right += len(cut_number(drawn.png(), judge=judge)) == len(chosen)
+    return right / numbers
+
+
+def test_the_judge_joins_the_pieces_of_broken_digits(digits, starter_judge) -> None:
+    broken = render.Style(broken=0.5)
+    by_ink = _cut_rate(digits, broken, seed=5, numbers=40)
+    judged = _judged_cut_rate(digits, broken, starter_judge, seed=5, numbers=40)
+    assert judged >= 0.9
+    assert judged >= by_ink + 0.05
+
+
+def _one_on_paper(digit: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+    """A digit (ink high) at twice its size on white paper, and optionally more ink
+    (ink high, same size) pasted right of it."""
+    width = 90 if extra is not None else 60
+    paper = np.zeros((80, width))
+    paper[12:68, 2:58] = np.kron(digit, np.ones((2, 2)))
+    if extra is not None:
+        paper[12:68, 34:90] = np.maximum(paper[12:68, 34:90], extra)
+    return _png(255 - paper)
+
+
+def _a_one(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    ones = images[labels == 1]
+    return ones[np.argmax([(o > 0).sum() for o in ones])]  # the boldest 1 of the subset
+
+
+def test_a_faint_stroke_beside_a_one_is_not_a_digit(digits, starter_judge) -> None:
+    images, labels = digits
+    dots = np.zeros((56, 56))
+    dots[18:44, 20:23] = 150  # a thin faint line, as some MNIST 1s carry beside them
+    data = _one_on_paper(_a_one(images, labels), dots)
+    assert len(cut_number(data, judge=starter_judge)) == 1
+
+
+def test_a_short_one_beside_a_digit_is_still_a_digit(digits, starter_judge) -> None:
+    images, labels = digits
+    one = np.asarray(Image.fromarray(_a_one(images, labels)).resize((20, 20)))
+    short = np.zeros((56, 56))
+    short[16:56, 20:60][:, :36] = np.kron(one, np.ones((2, 2)))[:, 2:38]
+    zero = images[labels == 0][0]
+    data = _one_on_paper(zero, short)
+    assert len(cut_number(data, judge=starter_judge)) == 2
