@@ -168,7 +168,8 @@ def _digit_height(groups: list[Group], *, of_digits: bool = False) -> float:
     heights = [g.height for g in groups if g.area >= MAJOR_AREA * largest]
     if of_digits:  # leave out pieces far shorter than the tallest (fragments of a digit)
         heights = [h for h in heights if h >= DIGIT_SHARE * max(heights)]
-    return float(np.median(heights))
+    # the upper median: of two digits, the taller (a wide digit is the flatter one)
+    return float(sorted(heights)[len(heights) // 2])
 
 
 def _join_overlapping(strokes: list[Group]) -> list[Group]:
