@@ -6,8 +6,8 @@ into connected strokes. Then, in order:
 1. specks: strokes far smaller than the digits around them are paper noise;
 2. digits made of several strokes (a 5's flag, a broken 4) are joined: strokes
    whose columns mostly overlap belong to one digit; with a digit reader at hand,
-   smaller pieces beside a digit join it when the reader is surer of it with them
-   (`models.numbers.fragments`);
+   smaller pieces beside a digit join it, and neighbours whose columns meet join
+   each other, when the reader is surer of them so (`models.numbers.fragments`);
 3. marks much shorter than the digits (a comma or a dot between digit groups) are
    dropped;
 4. digits that touch or overlap come out as one wide piece, cut into digits by
@@ -135,7 +135,7 @@ def cut_ink(
     tall = [g for g in groups if g.height >= MIN_DIGIT_HEIGHT * height]
     groups = tall or groups
     if keep_whole:
-        pieces = [Piece(group, group.left, group.right) for group in groups]
+        pieces = [Piece.whole(group) for group in groups]
     else:
         alone = len(groups) == 1
         pieces = [p for group in groups for p in split(group, page, height, judge, alone=alone)]

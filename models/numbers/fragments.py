@@ -23,7 +23,7 @@ import itertools
 
 import numpy as np
 
-from models.numbers.split import WHOLE_MARGIN, WIDEST, Group, Judge, Page, Piece
+from models.numbers.split import WHOLE_MARGIN, WIDEST, Group, Judge, Page, Piece, sureness
 
 SHORT = 0.85
 """A fragment is shorter than this share of the digit height..."""
@@ -53,63 +53,47 @@ def attach(groups: list[Group], page: Page, judge: Judge) -> list[Group]:
     Sizes are measured against the tallest group: a number's digits are about as tall
     as each other, and the median of a digit and its flag is neither's height."""
     height = max(g.height for g in groups)
-    fragments = [g for g in groups if is_fragment(g, height)]
-    digits = [g for g in groups if not is_fragment(g, height)]
-    if not digits or not fragments:
+    digits, fragments = [], []
+    for group in groups:
+        (fragments if is_fragment(group, height) else digits).append(group)
+    choices = [_neighbours(fragment, digits, height) for fragment in fragments]
+    if not any(choices):
         return groups
-    choices = [_candidates(fragment, digits, height) for fragment in fragments]
-    pairs = [pair for options in choices for pair in options]
-    images = [page.image(_whole(group)) for pair in pairs for group in pair]
-    if not images:
-        return groups
-    sureness = np.log(np.clip(np.asarray(judge(np.stack(images)), np.float64), 1e-12, 1.0))
+    images = [
+        page.image(Piece.whole(group))
+        for fragment, neighbours in zip(fragments, choices, strict=True)
+        for neighbour in neighbours
+        for group in (neighbour, neighbour.joined(fragment))
+    ]
+    sure = sureness(judge, images).reshape(-1, 2)  # (alone, joined) for each neighbour
     slight = SLIGHT * float(np.median([d.area for d in digits]))
-    joined: dict[int, Group] = {}
-    kept, position = [], 0
-    for fragment, options in zip(fragments, choices, strict=True):
-        best, best_gain = None, 0.0
-        for neighbour, _merged in options:
-            gain = sureness[position + 1] - sureness[position]  # joined, against alone
-            position += 2
-            if gain > best_gain:
-                best, best_gain = neighbour, gain
-        if best is not None:
-            joined.setdefault(id(best), _copy(best)).absorb(fragment)
-        elif not options or fragment.area >= slight:
+    grown: dict[int, Group] = {}  # id of a digit -> the digit with its fragments
+    kept, row = [], 0
+    for fragment, neighbours in zip(fragments, choices, strict=True):
+        gains = sure[row : row + len(neighbours), 1] - sure[row : row + len(neighbours), 0]
+        row += len(neighbours)
+        if len(gains) and gains.max() > 0:
+            best = neighbours[int(gains.argmax())]
+            grown[id(best)] = grown.get(id(best), best).joined(fragment)
+        elif not neighbours or fragment.area >= slight:
             kept.append(fragment)
-    kept += [joined.get(id(digit), digit) for digit in digits]
+    kept += [grown.get(id(digit), digit) for digit in digits]
     return sorted(kept, key=lambda g: g.left)
 
 
-def _candidates(group: Group, digits: list[Group], height: float) -> list[tuple[Group, Group]]:
-    """(neighbour, neighbour joined with `group`) for the nearest digit on each side of a
-    fragment within reach; none for a digit."""
-    if not is_fragment(group, height):
-        return []
-    reach = REACH * height
-    centre = (group.left + group.right) / 2
+def _neighbours(fragment: Group, digits: list[Group], height: float) -> list[Group]:
+    """The nearest digit on each side of a fragment, where it is within reach."""
+    centre = (fragment.left + fragment.right) / 2
     left = [d for d in digits if (d.left + d.right) / 2 <= centre]
     right = [d for d in digits if (d.left + d.right) / 2 > centre]
-    nearest = [max(left, key=lambda d: d.right, default=None)]
-    nearest.append(min(right, key=lambda d: d.left, default=None))
-    options = []
-    for neighbour in nearest:
-        if neighbour is not None and _gap(group, neighbour) <= reach:
-            options.append((neighbour, _joined(neighbour, group)))
-    return options
+    nearest = (max(left, key=lambda d: d.right, default=None),
+               min(right, key=lambda d: d.left, default=None))  # fmt: skip
+    return [d for d in nearest if d is not None and _gap(fragment, d) <= REACH * height]
 
 
 def _gap(a: Group, b: Group) -> int:
     """Blank columns between two groups (negative when they share columns)."""
     return max(a.left, b.left) - min(a.right, b.right)
-
-
-def _copy(group: Group) -> Group:
-    return Group(list(group.labels), group.top, group.bottom, group.left, group.right, group.area)
-
-
-def _whole(group: Group) -> Piece:
-    return Piece(group, group.left, group.right)
 
 
 def join_halves(groups: list[Group], page: Page, height: float, judge: Judge) -> list[Group]:
@@ -124,22 +108,14 @@ def join_halves(groups: list[Group], page: Page, height: float, judge: Judge) ->
     ]
     if not pairs:
         return groups
-    images = []
-    for index in pairs:
-        a, b = groups[index], groups[index + 1]
-        images += [page.image(_whole(a)), page.image(_whole(b)), page.image(_whole(_joined(a, b)))]
-    sureness = np.log(np.clip(np.asarray(judge(np.stack(images)), np.float64), 1e-12, 1.0))
-    result, taken = list(groups), set()
-    for position, index in enumerate(pairs):
-        first, second, together = sureness[3 * position : 3 * position + 3]
-        alone = first + second
-        if index not in taken and together - WHOLE_MARGIN >= alone:
-            result[index], result[index + 1] = _joined(groups[index], groups[index + 1]), None
-            taken |= {index, index + 1}
+    images = [
+        page.image(Piece.whole(group))
+        for index in pairs
+        for group in (groups[index], groups[index + 1], groups[index].joined(groups[index + 1]))
+    ]
+    sure = sureness(judge, images).reshape(-1, 3)  # first, second, together
+    result: list[Group | None] = list(groups)
+    for (first, second, together), index in zip(sure, pairs, strict=True):
+        if result[index] is not None and together - WHOLE_MARGIN >= first + second:
+            result[index], result[index + 1] = groups[index].joined(groups[index + 1]), None
     return [group for group in result if group is not None]
-
-
-def _joined(a: Group, b: Group) -> Group:
-    joined = _copy(a)
-    joined.absorb(b)
-    return joined

@@ -74,6 +74,12 @@ class Group:
         self.left, self.right = min(self.left, other.left), max(self.right, other.right)
         self.area += other.area
 
+    def joined(self, other: Group) -> Group:
+        """A new group of this one's strokes and `other`'s (neither is changed)."""
+        group = Group(list(self.labels), self.top, self.bottom, self.left, self.right, self.area)
+        group.absorb(other)
+        return group
+
 
 @dataclass(frozen=True)
 class Piece:
@@ -82,6 +88,11 @@ class Piece:
     group: Group
     left: int
     right: int
+
+    @classmethod
+    def whole(cls, group: Group) -> Piece:
+        """All of `group` as one digit."""
+        return cls(group, group.left, group.right)
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,7 @@ def split(
     and, when a `judge` is given, only if the judge is surer of the pieces than of the
     whole as one digit (by `WHOLE_MARGIN`, unless the group is `alone` in its image)."""
     widest = max(2, int(WIDEST * height))
-    whole = Piece(group, group.left, group.right)
+    whole = Piece.whole(group)
     if group.width <= widest:
         return [whole]
     cuts = _cheapest_ink_cuts(page.profile(group), height)
@@ -137,10 +148,14 @@ def split(
     pieces = _pieces(group, cuts)
     if judge is None or len(pieces) == 1:
         return pieces
-    images = np.stack([page.image(piece) for piece in (whole, *pieces)])
-    sureness = np.log(np.clip(np.asarray(judge(images), np.float64), 1e-12, 1.0))
+    sure = sureness(judge, [page.image(piece) for piece in (whole, *pieces)])
     margin = 0.0 if alone else WHOLE_MARGIN
-    return [whole] if sureness[0] - margin >= sureness[1:].sum() else pieces
+    return [whole] if sure[0] - margin >= sure[1:].sum() else pieces
+
+
+def sureness(judge: Judge, images: list[np.ndarray]) -> np.ndarray:
+    """The log of the judge's confidence in each digit input, from one call for all."""
+    return np.log(np.clip(np.asarray(judge(np.stack(images)), np.float64), 1e-12, 1.0))
 
 
 def _cheapest_ink_cuts(profile: np.ndarray, height: float) -> list[int] | None:
