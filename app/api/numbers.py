@@ -9,12 +9,11 @@ default whichever of the head and the reader scored better on the same test pair
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from app.api.schemas import Box, DigitReading, NumberReading
 from app.serving.server import ModelServer, ModelUnavailable, Served, UnknownModel
+from models.numbers import arithmetic
 from models.numbers.cut import Digit
 from models.numbers.split import Judge
 
@@ -46,11 +45,9 @@ def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberRead
     that all of them are right (the digits' probabilities are independent)."""
     best = probabilities.argmax(axis=1)
     confidences = probabilities[np.arange(len(best)), best]
-    with np.errstate(divide="ignore"):  # a digit read with probability 0 makes it 0
-        logs = np.log(confidences / probabilities.sum(axis=1))
     return NumberReading(
         value="".join(map(str, best.tolist())),
-        confidence=math.exp(float(logs.sum())),
+        confidence=arithmetic.most_probable(probabilities).probability,
         digits=[
             DigitReading(
                 value=value,
