@@ -112,6 +112,17 @@ class FewLabelParams(TrainingParams):
         description="Rounds of self-training: each adds the unlabelled training images the "
         "classifier is most sure of, with the digit it predicts (never their labels).",
     )
+    # full MNIST, one label per digit on the add head's reader: 99.0% of the training images
+    # clustered right for each of three draws of the labels; on a VAE latent, 82 to 84%
+    cluster_rounds: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Rounds of clustering the readings of all the training images around the "
+        "labelled ones (ten Gaussians with one shared covariance) before the classifier learns "
+        "from every image with its cluster's digit; 0: from the labelled images alone. For a "
+        "reader whose readings group by digit, such as a head's reader, which learnt from sums.",
+    )
 
 
 class ReaderParams(TrainingParams):
@@ -126,6 +137,15 @@ class ReaderParams(TrainingParams):
         60_000, ge=1_000, le=2_000_000, description="Fresh random image pairs per epoch."
     )
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    # one full-MNIST run on 2 AVX2 cores, 18 epochs of 60,000 pairs: width 16 read 99.53% of
+    # the test digits in 942 s, where width 32 reads 99.63% at about 2.3 times the cost
+    width: int = Field(
+        32,
+        ge=4,
+        le=128,
+        description="Channels of the first convolution; the second has twice, the third four "
+        "times as many (the classifier's CNN has 32).",
+    )
     precision: Precision = Field("float32", description=PRECISION_DESCRIPTION)
 
     @model_validator(mode="after")

@@ -4,7 +4,10 @@ A frozen reader (an autoencoder's or a VAE's encoder, trained with no label at a
 or a head's reader, which learnt from sums) turns every training image into a
 vector; a small classifier learns from the `labels_per_class` labelled images per
 digit, then, optionally, from the unlabelled images it is surest of, each with the
-digit it predicts (self-training). The published model is image -> reader ->
+digit it predicts (self-training). With `cluster_rounds`, the readings of all the
+images are first clustered around the labelled ones (`models.training.clustering`)
+and the classifier learns from every image with its cluster's digit before it
+self-trains. The published model is image -> reader ->
 standardisation -> classifier, all standard Keras layers.
 
 Only `choose_labelled` sees every training label, to draw a balanced labelled set;
@@ -25,10 +28,14 @@ from keras import layers
 from models.kinds.classifier import endpoints
 from models.kinds.run import SAMPLES, Outcome, Run
 from models.params import FewLabelParams
+from models.training.clustering import cluster_digits
 from models.training.evaluation import classifier_accuracy, predict
 from models.training.fit import Monitor, Trained, as_float_images, limit, optimizer, seed_everything
 
 __all__ = ["choose_labelled", "endpoints", "indices_digest", "train", "train_few_label"]
+
+_PASSES = 3
+"""Passes over the examples when the head learns from pseudo-labelled images."""
 
 
 def choose_labelled(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
@@ -113,20 +120,29 @@ def train_few_label(
     features = np.asarray(normalization(readings))
     labelled_digits = np.asarray(labelled_digits, np.int64)
     labelled_steps = params.epochs * math.ceil(len(labelled_index) / params.batch_size)
-    head, loss = _fit_head(
-        params, features[labelled_index], labelled_digits, labelled_steps, params.seed
-    )
-    history = [{"epoch": 1, "loss": loss, "pseudo_labels": 0.0}]
+    unlabelled = np.setdiff1d(np.arange(len(images)), labelled_index)
+    if params.cluster_rounds:
+        # every image starts with its cluster's digit, and the head learns from all of them
+        digits = cluster_digits(features, labelled_index, labelled_digits, params.cluster_rounds)
+        steps = max(labelled_steps, _PASSES * math.ceil(len(images) / params.batch_size))
+        head, loss = _fit_head(params, features, digits, steps, params.seed)
+        first = {"epoch": 1, "loss": loss, "pseudo_labels": float(len(unlabelled))}
+    else:
+        head, loss = _fit_head(
+            params, features[labelled_index], labelled_digits, labelled_steps, params.seed
+        )
+        first = {"epoch": 1, "loss": loss, "pseudo_labels": 0.0}
+    history = [first]
     rounds = params.self_training_rounds
     if monitor.on_epoch is not None:
         monitor.on_epoch(1, rounds + 1, history[-1])
-    unlabelled = np.setdiff1d(np.arange(len(images)), labelled_index)
     for round_number in range(1, rounds + 1):
         monitor.raise_if_cancelled()
         probabilities = np.asarray(predict(head, features[unlabelled]))
         guesses, confidence = probabilities.argmax(axis=1), probabilities.max(axis=1)
         # each round trusts more of the unlabelled images: the surest share of each digit
-        share = round_number / rounds
+        # (all of them at once after clustering, which already gave every image a digit)
+        share = 1.0 if params.cluster_rounds else round_number / rounds
         pseudo = []
         for digit in range(10):
             mine = np.flatnonzero(guesses == digit)
@@ -136,7 +152,7 @@ def train_few_label(
         pseudo_digits = guesses[np.concatenate(pseudo)]
         index = np.concatenate([labelled_index, pseudo_index])
         targets = np.concatenate([labelled_digits, pseudo_digits])
-        steps = max(labelled_steps, 3 * math.ceil(len(index) / params.batch_size))
+        steps = max(labelled_steps, _PASSES * math.ceil(len(index) / params.batch_size))
         head, loss = _fit_head(params, features[index], targets, steps, params.seed + round_number)
         history.append(
             {"epoch": round_number + 1, "loss": loss, "pseudo_labels": float(len(pseudo_index))}

@@ -116,7 +116,7 @@ def train_reader(
         .map(pair_batch, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    build = partial(build_sum_model, partial(build_classifier, params.dropout))
+    build = partial(build_sum_model, partial(build_classifier, params.dropout, params.width))
     model = precision_build(build, params.precision)
     model.compile(
         optimizer=optimizer(params, steps_per_epoch * params.epochs),

@@ -69,17 +69,20 @@ def build_autoencoder(latent_dim: int = 100) -> keras.Model:
     return keras.Model(image, decoder(encoder(image)), name="autoencoder")
 
 
-def build_classifier(dropout: float = 0.3) -> keras.Model:
+def build_classifier(dropout: float = 0.3, width: int = 32) -> keras.Model:
     """A small CNN for the ten digits: three conv blocks with batch normalisation.
 
-    Each block halves the resolution before the next widens the channels, which
-    keeps a forward pass near 7.6 million multiply-adds (cheap to serve in batches).
+    The blocks have `width`, twice and four times `width` channels; each halves the
+    resolution before the next widens them. At the default width of 32 a forward pass
+    costs about 7.6 million multiply-adds, at 16 about a quarter of that.
     """
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if width < 1:
+        raise ValueError(f"width must be positive, got {width}")
     image = keras.Input(shape=IMAGE_SHAPE, name="image")
     x = layers.Reshape((*IMAGE_SHAPE, 1))(image)
-    for filters in (32, 64, 128):
+    for filters in (width, 2 * width, 4 * width):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = FusedBatchNormalization(momentum=0.9)(x)
         x = layers.Activation("relu")(x)

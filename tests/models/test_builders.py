@@ -42,6 +42,14 @@ def test_classifier_gives_a_distribution_over_ten_digits():
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_the_classifiers_width_sets_its_channels():
+    narrow = build_classifier(width=16)
+    convolutions = [layer for layer in narrow.layers if isinstance(layer, layers.Conv2D)]
+    assert [layer.filters for layer in convolutions] == [16, 32, 64]
+    assert narrow.count_params() < build_classifier().count_params() / 2
+    assert np.asarray(narrow(np.zeros((2, 28, 28), np.float32))).shape == (2, 10)
+
+
 @pytest.mark.parametrize(
     ("name", "outputs"),
     [
@@ -94,5 +102,7 @@ def test_builders_refuse_bad_arguments():
         build_encoder(0)
     with pytest.raises(ValueError, match="dropout"):
         build_classifier(1.5)
+    with pytest.raises(ValueError, match="width must be positive"):
+        build_classifier(width=0)
     with pytest.raises(ValueError, match="unknown operation 'divide'"):
         build_head("divide", build_encoder(4))

@@ -1,6 +1,7 @@
 """Classifiers from a handful of labels: the labels they get, and what they learn from them."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,6 +55,25 @@ def test_training_receives_the_labels_of_the_chosen_images_only(store, mnist, mo
     assert published.metrics["test_accuracy"] > 0.5
     pseudo = [row["pseudo_labels"] for row in stored.metadata["history"]]
     assert pseudo[0] == 0 and pseudo[1] < pseudo[2] < pseudo[3] <= len(x_train) - 10
+
+
+@pytest.mark.slow
+def test_clustering_first_teaches_the_shipped_add_reader_digits_from_one_label_each(
+    tmp_path, mnist
+):
+    starter = Path(__file__).resolve().parents[2] / "starter"
+    for name in ("add", "autoencoder"):  # the add head and the encoder it descends from
+        shutil.copytree(starter / name, tmp_path / "store" / name)
+    store = ArtifactStore(tmp_path / "store")
+    params = {"reader": "add", "labels_per_class": 1, "cluster_rounds": 5}
+    params["self_training_rounds"] = 2
+    published = pipeline.run_training("few-add", params, store, kind="few-label", dataset=mnist)
+    (x_train, _), _ = mnist
+    # every unlabelled image is pseudo-labelled from the first fit on
+    pseudo = [row["pseudo_labels"] for row in store.resolve("few-add").metadata["history"]]
+    assert pseudo == [len(x_train) - 10] * 3
+    # 4,000 images and 10 labels; the subset's 500 test digits
+    assert published.metrics["test_accuracy"] >= 0.97
 
 
 def test_a_reader_of_the_wrong_kind_is_refused(store, mnist):
