@@ -246,3 +246,24 @@ def test_a_short_one_beside_a_digit_is_still_a_digit(digits, starter_judge) -> N
     zero = images[labels == 0][0]
     data = _one_on_paper(zero, short)
     assert len(cut_number(data, judge=starter_judge)) == 2
+
+
+def test_the_judge_never_keeps_a_run_of_overlapping_digits_as_one(digits, starter_judge) -> None:
+    # squeezed into 28x28, five or more overlapping digits can read as one digit with
+    # confidence; no digit is twice as wide as it is tall, so such a run is always cut
+    images, _labels = digits
+    rng = np.random.default_rng(7)
+    fewest = 1.0
+    for _ in range(40):
+        chosen = rng.integers(0, len(images), int(rng.integers(5, 9)))
+        drawn = render.render(list(images[chosen]), rng, render.TOUCHING)
+        fewest = min(fewest, len(cut_number(drawn.png(), judge=starter_judge)) / len(chosen))
+    assert fewest >= 0.5
+
+
+def test_the_judge_cuts_overlapping_digits_at_least_as_well_as_the_ink(
+    digits, starter_judge
+) -> None:
+    by_ink = _cut_rate(digits, render.TOUCHING, seed=8, numbers=60)
+    judged = _judged_cut_rate(digits, render.TOUCHING, starter_judge, seed=8, numbers=60)
+    assert judged >= by_ink
