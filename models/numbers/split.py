@@ -51,6 +51,9 @@ is of it squeezed into 28x28. 1 in 1,000 of MNIST's 70,000 digits is more than 1
 as wide as it is tall; the digit height, taken from pieces of ink, is a little high where
 touching digits sit at different heights. Without this bound the judge kept runs of up to
 eight overlapping digits as one (`bench.cutting`)."""
+ALONE_WIDEST = 2.5
+"""The bound for a lone piece of ink, which is most likely one digit (a single upload): no
+MNIST digit is wider than 2.5 times its height."""
 UNSURE = float(np.log(0.7))
 """A piece of a wide group that the judge reads with less confidence than this may be two
 narrow digits: it is tried cut in two."""
@@ -161,7 +164,8 @@ def split(
         return pieces
     sure = sureness(judge, [page.image(piece) for piece in (whole, *pieces)])
     margin = 0.0 if alone else WHOLE_MARGIN
-    if group.width <= WHOLE_WIDEST * height and sure[0] - margin >= sure[1:].sum():
+    bound = ALONE_WIDEST if alone else WHOLE_WIDEST
+    if group.width <= bound * height and sure[0] - margin >= sure[1:].sum():
         return [whole]
     return _split_unsure(pieces, sure[1:], page, height, judge)
 

@@ -267,3 +267,15 @@ def test_the_judge_cuts_overlapping_digits_at_least_as_well_as_the_ink(
     by_ink = _cut_rate(digits, render.TOUCHING, seed=8, numbers=60)
     judged = _judged_cut_rate(digits, render.TOUCHING, starter_judge, seed=8, numbers=60)
     assert judged >= by_ink
+
+
+def test_a_lone_digit_drawn_wide_stays_one_digit(mnist, starter_judge) -> None:
+    # a single upload is one piece of ink: only a piece wider than any MNIST digit is cut
+    (train_images, _), (test_images, _) = mnist
+    rng = np.random.default_rng(0)
+    images = np.concatenate([test_images, train_images[:1500]])
+    cut_apart = sum(
+        len(cut_number(render.render([image], rng).png(), judge=starter_judge)) != 1
+        for image in images
+    )
+    assert cut_apart <= 1, f"{cut_apart} of {len(images)} lone digits were cut apart"
