@@ -61,7 +61,7 @@ HALVES_MARGIN = 0.5
 """How much surer (in log probability) the judge must be of the two halves of such a piece
 than of the piece. On `bench.cutting`'s 200 numbers of each style, 0.05 in its place cut
 3 more of the rough ones wrong (177 right against 180), a wide digit's halves being read
-surely, and over-cut 3 more of the touching ones."""
+surely, and over-cut 4 more of the touching ones."""
 CUT_PRICE = 0.2
 """What a cut costs before the ink it crosses (a column of full ink costs 1 more)."""
 WIDTH_PRICE = 1.0
