@@ -134,8 +134,7 @@ def train_few_label(
         first = {"epoch": 1, "loss": loss, "pseudo_labels": 0.0}
     history = [first]
     rounds = params.self_training_rounds
-    if monitor.on_epoch is not None:
-        monitor.on_epoch(1, rounds + 1, history[-1])
+    _report(monitor, history, rounds + 1)
     for round_number in range(1, rounds + 1):
         monitor.raise_if_cancelled()
         probabilities = np.asarray(predict(head, features[unlabelled]))
@@ -157,10 +156,18 @@ def train_few_label(
         history.append(
             {"epoch": round_number + 1, "loss": loss, "pseudo_labels": float(len(pseudo_index))}
         )
-        if monitor.on_epoch is not None:
-            monitor.on_epoch(round_number + 1, rounds + 1, history[-1])
+        _report(monitor, history, rounds + 1)
     model = build_classifier(reader, normalization, head)
     return Trained(model, history, time.perf_counter() - started, "float32")
+
+
+def _report(monitor: Monitor, history: list[dict[str, float]], steps: int) -> None:
+    """Tell the monitor of the step `history` has just recorded (its metrics, without the
+    step's number, as the Keras-trained kinds report theirs)."""
+    if monitor.on_epoch is not None:
+        *_, latest = history
+        metrics = {key: value for key, value in latest.items() if key != "epoch"}
+        monitor.on_epoch(int(latest["epoch"]), steps, metrics)
 
 
 def train(run: Run) -> Outcome:

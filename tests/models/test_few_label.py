@@ -10,6 +10,7 @@ from models.artifacts.registry import ArtifactStore
 from models.kinds import few_label
 from models.params import FewLabelParams
 from models.training import pipeline
+from models.training.fit import Monitor
 
 
 @pytest.fixture()
@@ -67,7 +68,13 @@ def test_clustering_first_teaches_the_shipped_add_reader_digits_from_one_label_e
     store = ArtifactStore(tmp_path / "store")
     params = {"reader": "add", "labels_per_class": 1, "cluster_rounds": 5}
     params["self_training_rounds"] = 2
-    published = pipeline.run_training("few-add", params, store, kind="few-label", dataset=mnist)
+    reports = []
+    monitor = Monitor(on_epoch=lambda *report: reports.append(report))
+    published = pipeline.run_training(
+        "few-add", params, store, kind="few-label", dataset=mnist, monitor=monitor
+    )
+    assert [(step, steps) for step, steps, _ in reports] == [(1, 3), (2, 3), (3, 3)]
+    assert all(set(metrics) == {"loss", "pseudo_labels"} for _, _, metrics in reports)
     (x_train, _), _ = mnist
     # every unlabelled image is pseudo-labelled from the first fit on
     pseudo = [row["pseudo_labels"] for row in store.resolve("few-add").metadata["history"]]
