@@ -43,15 +43,14 @@ def cluster_digits(
         raise ValueError(f"clustering needs a labelled image of every digit; none of {missing}")
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
-    means = np.stack(
-        [readings[labelled_index[labelled_digits == digit]].mean(axis=0) for digit in range(DIGITS)]
-    )
+    means = _means(readings[labelled_index], labelled_digits)
     digits = _pinned(_nearest(readings, means), labelled_index, labelled_digits)
     # k-means first: started from single labelled images, the covariance estimated at once
     # can settle on a poor split (one seed's draw of 10 labels stayed at 89% right)
     for _ in range(KMEANS_ROUNDS):
-        means = np.stack([readings[digits == digit].mean(axis=0) for digit in range(DIGITS)])
-        moved = _pinned(_nearest(readings, means), labelled_index, labelled_digits)
+        moved = _pinned(
+            _nearest(readings, _means(readings, digits)), labelled_index, labelled_digits
+        )
         if np.array_equal(moved, digits):
             break
         digits = moved
@@ -70,18 +69,16 @@ def _pinned(digits: np.ndarray, labelled_index: np.ndarray, labelled_digits: np.
     return digits
 
 
+def _means(readings: np.ndarray, digits: np.ndarray) -> np.ndarray:
+    """Each digit's mean reading (every digit has its pinned labelled images)."""
+    return np.stack([readings[digits == digit].mean(axis=0) for digit in range(DIGITS)])
+
+
 def _discriminant_scores(readings: np.ndarray, digits: np.ndarray) -> np.ndarray:
     """Each image's log-probability under each digit's Gaussian (up to a constant), with
     the means, shared covariance and shares estimated from the assignment `digits`."""
-    counts = np.bincount(digits, minlength=DIGITS)
-    # a digit that lost every image keeps a tiny share, so it can win images back
-    shares = np.maximum(counts, 1) / len(digits)
-    means = np.stack(
-        [
-            readings[digits == digit].mean(axis=0) if counts[digit] else readings.mean(axis=0)
-            for digit in range(DIGITS)
-        ]
-    )
+    shares = np.bincount(digits, minlength=DIGITS) / len(digits)
+    means = _means(readings, digits)
     residuals = readings - means[digits]
     covariance = residuals.T @ residuals / len(readings)
     covariance += RIDGE * np.eye(readings.shape[1])
