@@ -192,3 +192,11 @@ def test_the_single_image_mnist_form_test_agrees_with_the_stacked_one(mnist):
     single = np.array([is_mnist_form(image) for image in images])
     assert (single == _mnist_form_mask(images)).all()
     assert single[:1000].mean() > 0.9 and 0.02 < single[1500:2000].mean() < 0.5  # both kinds
+
+
+def test_normalising_an_ink_map_with_only_faint_ink_says_so() -> None:
+    # a piece cut off a neighbour's anti-aliased edge: ink, but none above the threshold
+    faint = np.zeros((30, 12), np.float32)
+    faint[5:25, 3] = 0.05
+    with pytest.raises(ImageError, match="no ink stands out"):
+        normalise(faint)
