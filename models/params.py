@@ -144,9 +144,9 @@ class ReaderParams(TrainingParams):
         "pass over the 54,000 training images.",
     )
     # full MNIST, groups of 8 on a 2-core Xeon (AVX-512): 16 epochs, stopped early after 12
-    # by a validation loss that still wavered, read 99.47% (522 s). With separate pairs
-    # the same machine took 17 to 19 s an epoch of 12,800 pairs (25,600 images), groups
-    # of 8 about the same for 3,200 groups (25,600 images, 89,600 sums): the cost is the
+    # by a validation loss that still wavered, read 99.47% (522 s). After the first epoch
+    # the same machine took 17.2 and 18.7 s an epoch of 12,800 separate pairs (25,600
+    # images), 18.9 and 19.8 s for 3,200 groups of 8 (25,600 images, 89,600 sums): the cost is the
     # images read, and a group of 8 gives 3.5 sums per image read where pairs give 0.5
     group_size: int = Field(
         8,

@@ -225,9 +225,9 @@ def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
     solid = mask & (neighbours >= 1)
     if np.count_nonzero(solid) < MIN_INK_PIXELS:
         solid = mask
-    if not solid.any():  # only faint ink (a sliver of a neighbour's edge, say)
-        raise ImageError("no ink stands out: nothing to crop to")
     rows = np.flatnonzero(solid.any(axis=1))
+    if not rows.size:  # only faint ink (a sliver of a neighbour's edge, say)
+        raise ImageError("no ink stands out: nothing to crop to")
     cols = np.flatnonzero(solid.any(axis=0))
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
 
