@@ -75,6 +75,17 @@ def precut_accuracy(operation: str, readings: np.ndarray, labels: np.ndarray, in
     return right / len(indices)
 
 
+def precut_scores(
+    operation: str, readings: np.ndarray, labels: np.ndarray, length: int, seeds: int
+) -> list[float]:
+    """Accuracy from the digit images on each of `seeds` seeded permutations of the test set,
+    numbers of `length` digits, every test image used once per permutation."""
+    return [
+        precut_accuracy(operation, readings, labels, problems(len(labels), length, seed))
+        for seed in range(seeds)
+    ]
+
+
 def reader_readings(root: Path, name: str, images: np.ndarray) -> np.ndarray:
     from models.artifacts.catalog import LITERT_FILE
     from models.artifacts.registry import ArtifactStore
@@ -132,12 +143,7 @@ def run(data: str, root: Path, model: str, seeds: int, limit: int | None) -> dic
     try:
         for operation, lengths in SIZES.items():
             for length in lengths:
-                scores = [
-                    precut_accuracy(
-                        operation, readings, labels, problems(len(images), length, seed)
-                    )
-                    for seed in range(seeds)
-                ]
+                scores = precut_scores(operation, readings, labels, length, seeds)
                 row = {
                     "operation": operation,
                     "digits": length,

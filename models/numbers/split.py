@@ -52,7 +52,8 @@ as they are tall or wider, 228 5/3 times (ink over 40 of 255, counted on the ful
 the digit height, taken from pieces of ink, is a little high where touching digits sit at
 different heights. Without this bound the judge kept runs of up to eight overlapping
 digits as one (`bench.cutting`). At 1.6, a reader trained in groups of 8 (99.64% per
-digit) kept two and a half overlapping digits as one (tests/models/numbers/test_cut.py);
+digit) cut a run of five overlapping digits into two pieces only
+(tests/models/numbers/test_cut.py);
 at 1.5 the starter cut 40.0% of `bench.cutting`'s overlapping numbers right against
 39.5%, and 91.5% of the rough ones against 90.5% (the touching ones: 71.0% both ways)."""
 ALONE_WIDEST = 2.5
