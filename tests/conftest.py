@@ -21,7 +21,7 @@ QUICK_PARAMS = {
     "compare": {"epochs": 3, "pairs": 12_000},
     "classifier-dense": {"architecture": "dense", "epochs": 5, "batch_size": 64},
     "vae": {"epochs": 5, "batch_size": 64, "latent_dim": 8},
-    "few-label": {"reader": "vae", "labels_per_class": 10, "self_training_rounds": 1},
+    "few-label": {"reader": "vae", "labels_per_class": 10, "consistency_steps": 40},
     "reader": {"epochs": 2, "pairs": 42_000},  # 1,500 groups of 8 an epoch
 }
 

@@ -7,8 +7,11 @@ digit, then, optionally, from the unlabelled images it is surest of, each with t
 digit it predicts (self-training). With `cluster_rounds`, the readings of all the
 images are first clustered around the labelled ones (`models.training.clustering`)
 and the classifier learns from every image with its cluster's digit before it
-self-trains. The published model is image -> reader ->
-standardisation -> classifier, all standard Keras layers.
+self-trains. With `consistency_steps`, the first fit is followed by steps that teach
+the classifier to read a hard warp of each unlabelled image as it surely reads a gentle
+one (`models.training.consistency`). The reading is the reader's output or, with
+`read_from="features"`, its last convolutional maps. The published model is image ->
+reader -> standardisation -> classifier, all standard Keras layers.
 
 Only `choose_labelled` sees every training label, to draw a balanced labelled set;
 `train_few_label` receives the labels of the chosen images and nothing else.
@@ -29,10 +32,18 @@ from models.kinds.classifier import endpoints
 from models.kinds.run import SAMPLES, Outcome, Run
 from models.params import FewLabelParams
 from models.training.clustering import cluster_digits
+from models.training.consistency import train_consistent
 from models.training.evaluation import classifier_accuracy, predict
 from models.training.fit import Monitor, Trained, as_float_images, limit, optimizer, seed_everything
 
-__all__ = ["choose_labelled", "endpoints", "indices_digest", "train", "train_few_label"]
+__all__ = [
+    "choose_labelled",
+    "endpoints",
+    "indices_digest",
+    "reading_network",
+    "train",
+    "train_few_label",
+]
 
 _PASSES = 3
 """Passes over the examples when the head learns from pseudo-labelled images."""
@@ -55,6 +66,18 @@ def choose_labelled(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray
 
 def indices_digest(indices: np.ndarray) -> str:
     return "sha256:" + hashlib.sha256(np.asarray(indices, np.int64).tobytes()).hexdigest()
+
+
+def reading_network(reader: keras.Model, read_from: str) -> keras.Model:
+    """What the classifier reads from `reader`: its output, or its last flattened maps."""
+    if read_from == "output":
+        return keras.Model(reader.input, reader.output, name="reader")
+    if read_from != "features":
+        raise ValueError(f"read_from must be 'output' or 'features', got {read_from!r}")
+    flattened = [layer for layer in reader.layers if isinstance(layer, layers.Flatten)]
+    if not flattened:
+        raise ValueError(f"the reader {reader.name!r} has no convolutional maps to read from")
+    return keras.Model(reader.input, flattened[-1].output, name="reader")
 
 
 def build_head(features: int, hidden_units: int, dropout: float) -> keras.Model:
@@ -112,9 +135,10 @@ def train_few_label(
         raise ValueError(f"{len(labelled_index)} labelled images but {len(labelled_digits)} digits")
     seed_everything(params.seed)
     started = time.perf_counter()
-    reader = keras.Model(reader.input, reader.output, name="reader")
+    reader = reading_network(reader, params.read_from)
     reader.trainable = False
-    readings = np.asarray(predict(reader, as_float_images(images)))
+    pixels = as_float_images(images)
+    readings = np.asarray(predict(reader, pixels))
     normalization = layers.Normalization(name="standardise")
     normalization.adapt(readings)  # unsupervised: the readings of every training image
     features = np.asarray(normalization(readings))
@@ -134,7 +158,31 @@ def train_few_label(
         first = {"epoch": 1, "loss": loss, "pseudo_labels": 0.0}
     history = [first]
     rounds = params.self_training_rounds
-    _report(monitor, history, rounds + 1)
+    total = 1 + bool(params.consistency_steps) + rounds
+    _report(monitor, history, total)
+    if params.consistency_steps:
+        adam = optimizer(
+            params.model_copy(update={"learning_rate": params.consistency_learning_rate}),
+            params.consistency_steps,
+        )
+        report = train_consistent(
+            head,
+            lambda batch: normalization(reader(batch, training=False)),
+            pixels,
+            labelled_index,
+            labelled_digits,
+            steps=params.consistency_steps,
+            batch_size=params.batch_size,
+            optimizer=adam,
+            confidence=params.confidence,
+            seed=params.seed,
+            monitor=monitor,
+        )
+        confident = report.confident_share * len(images)
+        history.append(
+            {"epoch": len(history) + 1, "loss": report.labelled_loss, "pseudo_labels": confident}
+        )
+        _report(monitor, history, total)
     for round_number in range(1, rounds + 1):
         monitor.raise_if_cancelled()
         probabilities = np.asarray(predict(head, features[unlabelled]))
@@ -154,9 +202,9 @@ def train_few_label(
         steps = max(labelled_steps, _PASSES * math.ceil(len(index) / params.batch_size))
         head, loss = _fit_head(params, features[index], targets, steps, params.seed + round_number)
         history.append(
-            {"epoch": round_number + 1, "loss": loss, "pseudo_labels": float(len(pseudo_index))}
+            {"epoch": len(history) + 1, "loss": loss, "pseudo_labels": float(len(pseudo_index))}
         )
-        _report(monitor, history, rounds + 1)
+        _report(monitor, history, total)
     model = build_classifier(reader, normalization, head)
     return Trained(model, history, time.perf_counter() - started, "float32")
 

@@ -40,6 +40,7 @@ def test_training_receives_the_labels_of_the_chosen_images_only(store, mnist, mo
 
     monkeypatch.setattr(few_label, "train_few_label", spy)
     params = {"reader": "add", "labels_per_class": 1, "epochs": 300, "self_training_rounds": 3}
+    params |= {"read_from": "output", "consistency_steps": 0}
     published = pipeline.run_training("few-add", params, store, kind="few-label", dataset=mnist)
     (x_train, y_train), _ = mnist
     assert received["images"] is x_train  # images only: no label array beside them
@@ -67,7 +68,7 @@ def test_clustering_first_teaches_the_shipped_add_reader_digits_from_one_label_e
         shutil.copytree(starter / name, tmp_path / "store" / name)
     store = ArtifactStore(tmp_path / "store")
     params = {"reader": "add", "labels_per_class": 1, "cluster_rounds": 5}
-    params["self_training_rounds"] = 2
+    params |= {"read_from": "output", "consistency_steps": 0, "self_training_rounds": 2}
     reports = []
     monitor = Monitor(on_epoch=lambda *report: reports.append(report))
     published = pipeline.run_training(
@@ -96,3 +97,44 @@ def test_labels_per_class_is_bounded():
         FewLabelParams(labels_per_class=0)
     with pytest.raises(ValueError, match="labels_per_class"):
         FewLabelParams(labels_per_class=6001)
+
+
+def _starter_vae_reader():
+    import keras
+
+    from models.kinds import vae
+
+    starter = Path(__file__).resolve().parents[2] / "starter" / "vae" / "1" / "model.keras"
+    return vae.reader(keras.saving.load_model(starter, safe_mode=True))
+
+
+@pytest.mark.slow
+def test_consistency_steps_teach_more_than_the_labelled_images_alone(mnist):
+    from models.training.evaluation import classifier_accuracy
+
+    (x_train, y_train), (x_test, y_test) = mnist
+    reader = _starter_vae_reader()
+    before = [weights.copy() for weights in reader.get_weights()]
+    chosen = few_label.choose_labelled(y_train, 10, seed=0)
+    scores = {}
+    for steps in (0, 300):
+        params = FewLabelParams(consistency_steps=steps)
+        trained = few_label.train_few_label(params, reader, x_train, chosen, y_train[chosen])
+        scores[steps] = classifier_accuracy(trained.model, x_test, y_test)
+    print(f"10 labels per digit on the VAE starter's maps, subset test digits: {scores}")
+    # the 4,000 subset images, 100 of them labelled, read through the full-MNIST VAE;
+    assert scores[300] >= scores[0] + 0.10  # measured: 0.71 and 0.908
+    assert trained.history[-1]["pseudo_labels"] > 0.5 * len(x_train)
+    for kept, now in zip(before, reader.get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, now)  # the reader only reads
+
+
+def test_the_classifier_reads_the_reader_output_or_its_last_maps():
+    reader = _starter_vae_reader()
+    assert few_label.reading_network(reader, "output").output.shape[-1] == 16
+    assert few_label.reading_network(reader, "features").output.shape[-1] == 7 * 7 * 64
+    import keras
+
+    flat = keras.Sequential([keras.Input((28, 28)), keras.layers.Reshape((784,))], name="flat")
+    with pytest.raises(ValueError, match="'flat' has no convolutional maps"):
+        few_label.reading_network(flat, "features")
