@@ -77,7 +77,13 @@ EXTRA_MODELS: tuple[tuple[str, str, dict], ...] = (
     (
         "few-label-1400",
         "few-label",
-        {"labels_per_class": 1400, "epochs": 20, "read_from": "output", "consistency_steps": 0},
+        {
+            "labels_per_class": 1400,
+            "epochs": 20,
+            "learning_rate": 3e-3,
+            "read_from": "output",
+            "consistency_steps": 0,
+        },
     ),
     (
         "few-label-add",
@@ -85,6 +91,7 @@ EXTRA_MODELS: tuple[tuple[str, str, dict], ...] = (
         {
             "reader": "add",
             "labels_per_class": 1,
+            "learning_rate": 3e-3,
             "read_from": "output",
             "cluster_rounds": 5,
             "consistency_steps": 0,

@@ -161,10 +161,7 @@ def train_few_label(
     total = 1 + bool(params.consistency_steps) + rounds
     _report(monitor, history, total)
     if params.consistency_steps:
-        adam = optimizer(
-            params.model_copy(update={"learning_rate": params.consistency_learning_rate}),
-            params.consistency_steps,
-        )
+        adam = optimizer(params, params.consistency_steps)
         report = train_consistent(
             head,
             lambda batch: normalization(reader(batch, training=False)),

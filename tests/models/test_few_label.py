@@ -123,7 +123,7 @@ def test_consistency_steps_teach_more_than_the_labelled_images_alone(mnist):
         scores[steps] = classifier_accuracy(trained.model, x_test, y_test)
     print(f"10 labels per digit on the VAE starter's maps, subset test digits: {scores}")
     # the 4,000 subset images, 100 of them labelled, read through the full-MNIST VAE;
-    assert scores[300] >= scores[0] + 0.10  # measured: 0.71 and 0.908
+    assert scores[300] >= scores[0] + 0.10  # measured: 0.748 and 0.938
     assert trained.history[-1]["pseudo_labels"] > 0.5 * len(x_train)
     for kept, now in zip(before, reader.get_weights(), strict=True):
         np.testing.assert_array_equal(kept, now)  # the reader only reads
