@@ -61,6 +61,9 @@ class Kind:
     figures: tuple[str, ...] = ("training-curves",)
     """The pictures every version of this kind gets when it is published (`models.figures`
     draws each one; the names are the files' stems under the version's `figures/`)."""
+    quantize_export: bool = False
+    """Whether its LiteRT export may hold int8 weights: for kinds that serve decisions (a
+    digit, a sum), kept when it takes Keras' decisions (`models.training.export`)."""
 
     def validate_params(self, values: dict[str, Any] | None = None) -> TrainingParams:
         return self.params.model_validate(values or {})
@@ -104,6 +107,7 @@ KINDS: dict[str, Kind] = {
             "models.kinds.classifier",
             "A digit classifier trained on labels: a CNN or a dense network.",
             figures=_CLASSIFIER_FIGURES,
+            quantize_export=True,
         ),
         Kind(
             "few-label",
@@ -114,6 +118,7 @@ KINDS: dict[str, Kind] = {
             "A digit classifier taught from a handful of labels on top of a frozen reader.",
             reads_with=frozenset({"autoencoder", "vae", "add", "multiply", "compare"}),
             figures=_CLASSIFIER_FIGURES,
+            quantize_export=True,
         ),
         Kind(
             "reader",
@@ -123,6 +128,7 @@ KINDS: dict[str, Kind] = {
             "models.kinds.reader",
             "A digit classifier learnt from the sums of pairs of images, never from a label.",
             figures=(*_CLASSIFIER_FIGURES, "pair-accuracy"),
+            quantize_export=True,
         ),
         Kind(
             "add",
@@ -133,6 +139,7 @@ KINDS: dict[str, Kind] = {
             "The sum of two digits, learnt from sums alone.",
             reads_with=_HEAD_READERS,
             figures=_HEAD_FIGURES,
+            quantize_export=True,
         ),
         Kind(
             "multiply",
@@ -143,6 +150,7 @@ KINDS: dict[str, Kind] = {
             "The product of two digits, learnt from products alone.",
             reads_with=_HEAD_READERS,
             figures=_HEAD_FIGURES,
+            quantize_export=True,
         ),
         Kind(
             "compare",
@@ -153,6 +161,7 @@ KINDS: dict[str, Kind] = {
             "Whether one digit is greater than another, learnt from comparisons alone.",
             reads_with=_HEAD_READERS,
             figures=_HEAD_FIGURES,
+            quantize_export=True,
         ),
     )
 }

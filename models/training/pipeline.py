@@ -23,10 +23,10 @@ from models.artifacts.catalog import FIGURES_DIR, KERAS_FILE, LITERT_FILE
 from models.artifacts.stores import Store
 from models.data import Dataset, digest, load_mnist
 from models.figures import figures_for
-from models.kinds import settle_kind
+from models.kinds import Kind, settle_kind
 from models.kinds.run import Run, load_keras_model
 from models.params import TrainingParams
-from models.training.export import export_litert, max_difference
+from models.training.export import decision_agreement, export_litert, max_difference
 from models.training.fit import Monitor, limit
 from models.training.layers import portable
 from models.training.precision import has_gpu
@@ -36,6 +36,9 @@ __all__ = ["Published", "load_keras_model", "run_training"]
 logger = logging.getLogger(__name__)
 
 LITERT_TOLERANCE = 1e-4
+"""Largest difference allowed between a float32 export's outputs and Keras'."""
+MIN_AGREEMENT = 0.998
+"""Share of Keras' decisions an int8 export must take alike (at most 2 in 1,000 differ)."""
 
 
 @dataclass
@@ -90,13 +93,7 @@ def run_training(
 
     model = portable(outcome.trained.model)
     endpoints = implementation.endpoints(model)
-    flatbuffer = export_litert(model, chosen.signatures, endpoints)
-    difference = max_difference(chosen.signatures, endpoints, flatbuffer, outcome.samples)
-    if difference > LITERT_TOLERANCE:
-        raise RuntimeError(
-            f"the LiteRT export of {name} differs from Keras by {difference:.2e} "
-            f"(tolerance {LITERT_TOLERANCE:g}); not publishing"
-        )
+    flatbuffer, export_check = _export(name, chosen, model, endpoints, outcome.samples)
     x_train, x_test = dataset[0][0], dataset[1][0]
     metadata = {
         "kind": chosen.name,
@@ -111,7 +108,7 @@ def run_training(
             "train_images": len(limit(x_train, params)),
             "test_images": len(x_test),
         },
-        "litert_max_abs_diff": difference,
+        **export_check,
         "training_wall_time_s": round(outcome.trained.wall_time_s, 2),
         "training_precision": outcome.trained.precision,
         "device": "gpu" if has_gpu() else "cpu",
@@ -144,3 +141,36 @@ def run_training(
         outcome.lineage,
         chosen.name,
     )
+
+
+def _export(
+    name: str, kind: Kind, model: keras.Model, endpoints: dict, samples: dict
+) -> tuple[bytes, dict[str, Any]]:
+    """The LiteRT flatbuffer to publish, and what checking it against Keras found: int8
+    weights for a kind that serves decisions when they stay Keras' decisions, else float32
+    with outputs within `LITERT_TOLERANCE` of Keras' (or nothing is published)."""
+    signatures = kind.signatures
+    if kind.quantize_export:
+        flatbuffer = export_litert(model, signatures, endpoints, quantize=True)
+        agreement = decision_agreement(signatures, endpoints, flatbuffer, samples)
+        if agreement >= MIN_AGREEMENT:
+            return flatbuffer, {
+                "litert_weights": "int8",
+                "litert_decision_agreement": agreement,
+                "litert_max_abs_diff": max_difference(signatures, endpoints, flatbuffer, samples),
+            }
+        logger.warning(
+            "the int8 export of %s took %.2f%% of Keras' decisions (%.2f%% needed); "
+            "publishing float32 weights",
+            name,
+            100 * agreement,
+            100 * MIN_AGREEMENT,
+        )
+    flatbuffer = export_litert(model, signatures, endpoints)
+    difference = max_difference(signatures, endpoints, flatbuffer, samples)
+    if difference > LITERT_TOLERANCE:
+        raise RuntimeError(
+            f"the LiteRT export of {name} differs from Keras by {difference:.2e} "
+            f"(tolerance {LITERT_TOLERANCE:g}); not publishing"
+        )
+    return flatbuffer, {"litert_weights": "float32", "litert_max_abs_diff": difference}
