@@ -9,6 +9,8 @@ default whichever of the head and the reader scored better on the same test pair
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from app.api.schemas import Box, DigitReading, NumberReading
@@ -22,10 +24,11 @@ DEFAULT_READER = "reader"
 
 
 async def read_digits(reader: Served, *numbers: list[Digit]) -> list[np.ndarray]:
-    """Each number's `(digits, 10)` probabilities, from one call for all of them."""
+    """Each number's `(digits, 10)` probabilities (float64, rows summing to 1), from one
+    call for all of them."""
     images = np.stack([digit.image for number in numbers for digit in number])
-    probabilities = (await reader.infer_async("classify", images))["probabilities"]
-    probabilities = np.asarray(probabilities, dtype=np.float64)
+    outputs = (await reader.infer_async("classify", images))["probabilities"]
+    probabilities = arithmetic.check_number(outputs, f"the output of {reader.name!r}")
     readings, start = [], 0
     for number in numbers:
         readings.append(probabilities[start : start + len(number)])
@@ -41,13 +44,13 @@ def judge(reader: Served | None) -> Judge | None:
 
 
 def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberReading:
-    """The reading of one number: each digit's most probable value, and the probability
-    that all of them are right (the digits' probabilities are independent)."""
+    """The reading of one number (rows from `read_digits`): each digit's most probable
+    value, and the probability that all of them are right (the digits are independent)."""
     best = probabilities.argmax(axis=1)
-    confidences = probabilities[np.arange(len(best)), best]
+    values, confidences = best.tolist(), probabilities[np.arange(len(best)), best].tolist()
     return NumberReading(
-        value="".join(map(str, best.tolist())),
-        confidence=arithmetic.most_probable(probabilities).probability,
+        value="".join(map(str, values)),
+        confidence=math.prod(confidences),  # each at least 0.1: no underflow in 100 digits
         digits=[
             DigitReading(
                 value=value,
@@ -55,7 +58,7 @@ def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberRead
                 box=Box(x=box[0], y=box[1], width=box[2], height=box[3]),
             )
             for value, confidence, box in zip(
-                best.tolist(), confidences.tolist(), (d.box for d in digits), strict=True
+                values, confidences, (d.box for d in digits), strict=True
             )
         ],
     )
