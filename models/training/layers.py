@@ -86,4 +86,17 @@ def portable(model: keras.Model) -> keras.Model:
     """
     copy = keras.Model.from_config(standard_config(model.get_config()))
     copy.set_weights(model.get_weights())
+    _finalize_state(copy)
     return copy
+
+
+def _finalize_state(layer: keras.layers.Layer) -> None:
+    """What Keras does to every layer once it has loaded their weights: a layer that keeps
+    state derived from its weights (an adapted `Normalization` caches its statistics in
+    the input's shape) derives it again. Without it, a copy's standardisation still used
+    the statistics of an unadapted layer, and its LiteRT export read 11% of the test digits."""
+    for inner in getattr(layer, "layers", ()):
+        _finalize_state(inner)
+    finalize = getattr(layer, "finalize_state", None)
+    if finalize is not None:
+        finalize()
