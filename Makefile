@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test system-deps lint format train starter-models bench-load bench-peers bench-quality bench-numbers bench-steps clean
+.PHONY: install run test system-deps lint format train starter-models bench-load bench-peers bench-quality bench-numbers bench-steps bench-exports clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ bench-quality: $(STAMP)
 bench-numbers: $(STAMP)
 	test -n "$$HANDCALC_DATA" || (echo "set HANDCALC_DATA to the full mnist.npz" && exit 1)
 	$(BIN)/python -m bench.numbers $(BENCH_ARGS)
+
+# The shipped LiteRT exports (int8 weights where kept) against float32 ones of the same
+# Keras models: test accuracy, size and time an image.
+bench-exports: $(STAMP)
+	test -n "$$HANDCALC_DATA" || (echo "set HANDCALC_DATA to the full mnist.npz" && exit 1)
+	$(BIN)/python -m bench.exports $(BENCH_ARGS)
 
 # Time one autoencoder training step: Keras' or the fused batch normalisation, float32 or bfloat16.
 bench-steps: $(STAMP)
