@@ -21,17 +21,7 @@ QUICK_PARAMS = {
     "compare": {"epochs": 3, "pairs": 12_000},
     "classifier-dense": {"architecture": "dense", "epochs": 5, "batch_size": 64},
     "vae": {"epochs": 5, "batch_size": 64, "latent_dim": 8},
-    # the earlier defaults: a 5-epoch VAE's maps are too rough for consistency steps to
-    # pay (47.5% of 40 test digits after 40 steps); tests/models/test_few_label.py runs
-    # them on the VAE starter
-    "few-label": {
-        "reader": "vae",
-        "labels_per_class": 10,
-        "learning_rate": 3e-3,
-        "read_from": "output",
-        "consistency_steps": 0,
-        "self_training_rounds": 1,
-    },
+    "few-label": {"reader": "vae", "labels_per_class": 10, "consistency_steps": 200},
     "reader": {"epochs": 2, "pairs": 42_000},  # 1,500 groups of 8 an epoch
 }
 
