@@ -20,6 +20,10 @@ PRECISION_DESCRIPTION = (
     "float32, or auto: mixed_bfloat16 where the hardware has native bfloat16 (a GPU, a CPU "
     "with AMX), else float32. Models are published in float32 either way."
 )
+FLOAT32_ONLY = (
+    "float32 (auto means it too): this kind trains in its own loop, which has no mixed "
+    "precision, so mixed_bfloat16 is refused rather than ignored."
+)
 
 
 class TrainingParams(BaseModel):
@@ -84,6 +88,7 @@ class VaeParams(TrainingParams):
         2.0, ge=0.0, le=100.0, description="Epochs over which the KL weight ramps from 0 to 1."
     )
     jit_compile: bool = Field(False, description="Compile the training step with XLA.")
+    precision: Literal["auto", "float32"] = Field("float32", description=FLOAT32_ONLY)
 
 
 class FewLabelParams(TrainingParams):
@@ -147,6 +152,7 @@ class FewLabelParams(TrainingParams):
         "from every image with its cluster's digit; 0: from the labelled images alone. For a "
         "reader whose readings group by digit, such as a head's reader, which learnt from sums.",
     )
+    precision: Literal["auto", "float32"] = Field("float32", description=FLOAT32_ONLY)
 
 
 class ReaderParams(TrainingParams):

@@ -3,6 +3,7 @@
 import importlib
 
 import pytest
+from pydantic import ValidationError
 
 from models.artifacts.names import InvalidModelName, check_name
 from models.artifacts.registry import ArtifactStore, Conflict
@@ -78,3 +79,11 @@ def test_versions_from_before_kinds_were_recorded_keep_their_names_kind(tmp_path
         (staging / "weights").write_text("1")
         store.publish("compare", staging, {})
     assert store.kind_of("compare") == "compare"
+
+
+@pytest.mark.parametrize("kind", ["vae", "few-label"])
+def test_kinds_with_their_own_loop_refuse_mixed_precision_rather_than_ignore_it(kind):
+    """They train in float32 whatever is asked: asking for bfloat16 is an error that says so."""
+    assert KINDS[kind].validate_params({"precision": "auto"}).precision == "auto"
+    with pytest.raises(ValidationError, match="float32"):
+        KINDS[kind].validate_params({"precision": "mixed_bfloat16"})
