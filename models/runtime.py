@@ -34,7 +34,7 @@ class LiteModel:
     One interpreter is not thread-safe, so calls are serialised by a lock; outputs
     are copied out of the interpreter's buffers before the lock is released. Inputs
     of more than `MAX_ROWS` rows run in chunks of that size: past it a bigger batch
-    is no faster per row (measured: 164 us per image at 64 rows, 187 at 256 for the
+    is no faster per row (measured: 164 us per image at 64 rows, 187 at 256 for the float32
     classifier), while the interpreter's buffers would grow with the batch and stay.
     """
 
