@@ -26,7 +26,7 @@ from bench.report import write_report
 from models.artifacts.catalog import KERAS_FILE, LITERT_FILE
 from models.artifacts.registry import ArtifactStore
 from models.data import load_mnist
-from models.kinds import get_kind
+from models.kinds import Kind, get_kind
 from models.ops import decode, draw_pairs, operation
 from models.runtime import LiteModel
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         model = keras.saving.load_model(stored.file(KERAS_FILE), safe_mode=True, compile=False)
         float_export = export_litert(model, kind.signatures, kind.load().endpoints(model))
-        inputs, score = _task(kind.name, x_test, y_test)
+        inputs, score = _task(kind, x_test, y_test)
         for label, flatbuffer in (
             ("published", stored.file(LITERT_FILE).read_bytes()),
             ("float32", float_export),
@@ -90,17 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _task(kind: str, x_test: np.ndarray, y_test: np.ndarray):
+def _task(kind: Kind, x_test: np.ndarray, y_test: np.ndarray):
     """The test inputs of a kind's signature and how to score its outputs on them (for a
-    head, the pairs its own evaluation draws)."""
+    head, whose signature reads pairs, the pairs its own evaluation draws)."""
     from models.training.evaluation import EVALUATION_PAIRS, EVALUATION_SEED
 
     images = (x_test / 255.0).astype(np.float32)
-    if kind not in ("add", "multiply", "compare"):
+    if "predict" not in kind.signatures:
         return images, lambda outputs: float((outputs["probabilities"].argmax(1) == y_test).mean())
     index = draw_pairs(EVALUATION_PAIRS, len(x_test), EVALUATION_SEED)
-    expected = operation(kind).apply(y_test[index[:, 0]], y_test[index[:, 1]])
-    return images[index], lambda outputs: float((decode(kind, outputs).results == expected).mean())
+    expected = operation(kind.name).apply(y_test[index[:, 0]], y_test[index[:, 1]])
+    return images[index], lambda outputs: float(
+        (decode(kind.name, outputs).results == expected).mean()
+    )
 
 
 def _run(lite: LiteModel, signature: str, input_name: str, inputs: np.ndarray) -> dict:

@@ -50,7 +50,7 @@ def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberRead
     values, confidences = best.tolist(), probabilities[np.arange(len(best)), best].tolist()
     return NumberReading(
         value="".join(map(str, values)),
-        confidence=math.prod(confidences),  # each at least 0.1: no underflow in 100 digits
+        confidence=math.prod(confidences),  # each at least 0.1: above 0 to 300 digits
         digits=[
             DigitReading(
                 value=value,

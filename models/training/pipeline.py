@@ -26,7 +26,7 @@ from models.figures import figures_for
 from models.kinds import Kind, settle_kind
 from models.kinds.run import Run, load_keras_model
 from models.params import TrainingParams
-from models.training.export import decision_agreement, export_litert, max_difference
+from models.training.export import compare_export, export_litert
 from models.training.fit import Monitor, limit
 from models.training.layers import portable
 from models.training.precision import has_gpu
@@ -152,22 +152,22 @@ def _export(
     signatures = kind.signatures
     if kind.quantize_export:
         flatbuffer = export_litert(model, signatures, endpoints, quantize=True)
-        agreement = decision_agreement(signatures, endpoints, flatbuffer, samples)
-        if agreement >= MIN_AGREEMENT:
+        check = compare_export(signatures, endpoints, flatbuffer, samples)
+        if check.agreement >= MIN_AGREEMENT:
             return flatbuffer, {
                 "litert_weights": "int8",
-                "litert_decision_agreement": agreement,
-                "litert_max_abs_diff": max_difference(signatures, endpoints, flatbuffer, samples),
+                "litert_decision_agreement": check.agreement,
+                "litert_max_abs_diff": check.max_abs_diff,
             }
         logger.warning(
             "the int8 export of %s took %.2f%% of Keras' decisions (%.2f%% needed); "
             "publishing float32 weights",
             name,
-            100 * agreement,
+            100 * check.agreement,
             100 * MIN_AGREEMENT,
         )
     flatbuffer = export_litert(model, signatures, endpoints)
-    difference = max_difference(signatures, endpoints, flatbuffer, samples)
+    difference = compare_export(signatures, endpoints, flatbuffer, samples).max_abs_diff
     if difference > LITERT_TOLERANCE:
         raise RuntimeError(
             f"the LiteRT export of {name} differs from Keras by {difference:.2e} "

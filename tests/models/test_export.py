@@ -8,7 +8,7 @@ from models.kinds import KINDS
 from models.kinds import classifier as classifier_kind
 from models.runtime import LiteModel
 from models.training import pipeline
-from models.training.export import decision_agreement, decisions, export_litert
+from models.training.export import compare_export, decisions, export_litert
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,11 @@ def test_int8_weights_make_a_smaller_export_that_reads_the_test_digits_alike(cla
     int8_export = export_litert(model, signatures, endpoints, quantize=True)
     assert len(int8_export) < len(float_export) / 3  # the weights are most of the file
     images = (digits[0] / 255.0).astype(np.float32)
-    agreement = decision_agreement(signatures, endpoints, int8_export, {"classify": images})
-    assert agreement >= pipeline.MIN_AGREEMENT
+    check = compare_export(signatures, endpoints, int8_export, {"classify": images})
+    assert check.agreement >= pipeline.MIN_AGREEMENT
+    assert 0 < check.max_abs_diff < 0.1  # int8 weights: close to Keras, not equal
+    exact = compare_export(signatures, endpoints, float_export, {"classify": images})
+    assert exact.agreement == 1.0 and exact.max_abs_diff < pipeline.LITERT_TOLERANCE
     float_answers = LiteModel(float_export).run("classify", image=images)["probabilities"]
     int8_answers = LiteModel(int8_export).run("classify", image=images)["probabilities"]
     labels = digits[1]
