@@ -3,6 +3,8 @@
 The ink (found as for a single digit: either polarity, paper subtracted) is split
 into connected strokes. Then, in order:
 
+0. a stroke whose digit-sized parts meet only through faint ink (two digits set a
+   pixel apart, blurred together) is parted between them (`models.numbers.joints`);
 1. specks: strokes far smaller than the digits around them are paper noise;
 2. digits made of several strokes (a 5's flag, a broken 4) are joined: strokes
    whose columns mostly overlap belong to one digit; with a digit reader at hand,
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from models.numbers import fragments
+from models.numbers import fragments, joints
 from models.numbers.split import Group, Judge, Page, Piece, split
 from models.preprocess import (
     INK_THRESHOLD,
@@ -119,6 +121,9 @@ def cut_ink(
         raise ImageError("the image is blank: no ink stands out from the background")
     strokes = _strokes(labels, count)
     height = _digit_height(strokes)
+    if not keep_whole:
+        parted = joints.part_faint_joints(work, labels, height)
+        strokes = strokes if parted == count else _strokes(labels, parted)
     strokes = [s for s in strokes if not _is_speck(s, height)] or strokes
     if len(strokes) > MARKS_PER_DIGIT * max_digits:
         raise TooManyDigits(

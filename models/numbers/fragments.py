@@ -6,7 +6,9 @@ enough columns with its digit to be joined to it by column overlap alone. Left a
 is, it becomes a digit of its own (a number one digit too long); dropped as a mark,
 its digit is read without it (a 5 without its flag). When a digit reader is at hand
 (`Judge`), each fragment close to a digit is given to the neighbour on its left or on
-its right, or to neither, whichever the reader is surest of.
+its right, or to neither, whichever the reader is surest of. Before that, fragments
+whose columns meet and that together are a digit's size (a 5's flag above a small body)
+are joined into one digit.
 
 Neighbours whose columns meet (a digit broken top to bottom) are joined too, when the
 reader is surer of them as one digit than as two. In `python -m bench.cutting`, numbers
@@ -53,6 +55,7 @@ def attach(groups: list[Group], page: Page, judge: Judge) -> list[Group]:
     Sizes are measured against the tallest group: a number's digits are about as tall
     as each other, and the median of a digit and its flag is neither's height."""
     height = max(g.height for g in groups)
+    groups = _pair_fragments(groups, height)
     digits, fragments = [], []
     for group in groups:
         (fragments if is_fragment(group, height) else digits).append(group)
@@ -79,6 +82,27 @@ def attach(groups: list[Group], page: Page, judge: Judge) -> list[Group]:
             kept.append(fragment)
     kept += [grown.get(id(digit), digit) for digit in digits]
     return sorted(kept, key=lambda g: g.left)
+
+
+def _pair_fragments(groups: list[Group], height: float) -> list[Group]:
+    """`groups` with neighbouring fragments whose columns meet joined where together they
+    are a digit's size: a 5 whose flag and body came apart, neither a digit alone (given to
+    the neighbours one by one, the body went to the digit beside it and the flag was
+    dropped as a mark)."""
+    paired: list[Group] = []
+    for group in groups:
+        last = paired[-1] if paired else None
+        if (
+            last is not None
+            and is_fragment(last, height)
+            and is_fragment(group, height)
+            and _gap(last, group) <= 0
+            and not is_fragment(joined := last.joined(group), height)
+        ):
+            paired[-1] = joined
+        else:
+            paired.append(group)
+    return paired
 
 
 def _neighbours(fragment: Group, digits: list[Group], height: float) -> list[Group]:
