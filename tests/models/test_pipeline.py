@@ -55,7 +55,10 @@ def test_every_model_is_published_active_with_metrics_and_lineage(trained_root):
 @pytest.mark.parametrize("name", ["autoencoder", "classifier", "add", "compare"])
 def test_keras_and_litert_agree(trained_root, digits, name):
     """A float32 export gives Keras' outputs; an int8 one (kinds that serve decisions)
-    takes Keras' decisions on the test images the pipeline checked it on."""
+    takes Keras' decisions on the test images the pipeline checked it on. Which one a head
+    trained on the subset gets depends on the machine that trained it (one run on a 2-core
+    EPYC published the add head in float32, its int8 export short of the agreement bar);
+    the classifier's int8 path is tested in test_export."""
     stored = ArtifactStore(trained_root).resolve(name)
     model = keras.saving.load_model(stored.file(KERAS_FILE), safe_mode=True, compile=False)
     lite = LiteModel(stored.file(LITERT_FILE))
@@ -74,6 +77,10 @@ def test_keras_and_litert_agree(trained_root, digits, name):
         pairs = images.reshape(-1, 2, 28, 28)
         actual = lite.run("predict", images=pairs)
         outputs = [(np.asarray(value), actual[key]) for key, value in model(pairs).items()]
+    if stored.metadata["litert_weights"] == "float32":
+        for expected, got in outputs:
+            assert np.abs(expected - got).max() < pipeline.LITERT_TOLERANCE
+        return
     assert stored.metadata["litert_weights"] == "int8"
     assert stored.metadata["litert_decision_agreement"] >= pipeline.MIN_AGREEMENT
     for expected, got in outputs:
