@@ -6,11 +6,11 @@ as one connected stroke. Where that stroke is no wider than a digit can be (a 1 
 a 6), nothing later cuts it, and the reader reads "61" as a 6 with full confidence.
 
 So each stroke wide enough to hold two digits is looked at again with a stricter
-threshold. When it falls into two or more parts that are each as tall as a digit and
-share few columns, the stroke is parted between them: every pixel goes to the nearest
-part. The digits that stay one stroke at the stricter threshold (nearly all of MNIST's)
-are left alone, and a digit parted wrongly is still joined back by the reader's
-judgement later (`models.numbers.fragments.join_halves`).
+threshold. When it falls into two or more parts that are each nearly a digit's height
+and have blank columns between them, the stroke is parted between them: every pixel
+goes to the nearest part. The digits that stay one stroke at the stricter threshold
+(nearly all of MNIST's) are left alone; the parts of one that does not may still be
+joined back by the reader's judgement (`models.numbers.fragments.join_halves`).
 
 No TensorFlow here: the API imports this module.
 """
@@ -25,7 +25,8 @@ STRICT = 0.4
 """Ink at this share of the strongest is a stroke's body; below it, only its blurred edge.
 At 0.5, thin-penned 4s whose bar meets the stem in a lighter pixel came apart too."""
 TALL = 0.8
-"""Each part must be at least this share of the digit height tall,"""
+"""Each part must be at least this share of the digit height tall (at 0.6, the bar of a
+wide 4 drawn alone came apart from its stem),"""
 WIDE = 0.5
 """the stroke at least this share of it wide (two digits side by side), and neighbouring
 parts' bodies must have a blank column between them (else they are one digit's strokes:
