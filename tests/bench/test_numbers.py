@@ -27,4 +27,7 @@ def test_the_benchmark_runs_against_a_real_server(subset_path, tmp_path) -> None
     assert rows[("add", 1)]["problems"] == 100 and rows[("add", 100)]["problems"] == 1
     assert rows[("add", 1)]["precut_mean"] > 0.9  # the starter reader on real test digits
     assert rows[("add", 4)]["images"] > 0.8  # drawn, cut and sent over HTTP
+    for length in numbers.GAP_GOAL:  # drawn on every permutation, as the pre-cut mean is
+        assert 0.0 < rows[("add", length)]["images_mean"] <= 1.0
+    assert "images_mean" not in rows[("multiply", 4)]
     assert "DeepProofLog 94.0%" in (tmp_path / "numbers.md").read_text()
