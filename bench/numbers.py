@@ -157,11 +157,10 @@ def run(data: str, root: Path, model: str, seeds: int, limit: int | None) -> dic
                 # the lengths the gap goal bounds are drawn on every permutation, the rest on one
                 bounded = operation == "add" and length in GAP_GOAL
                 drawn = [
-                    http_accuracy(base, operation, model, images, labels, permutation)
-                    for permutation in (
-                        problems(len(images), length, seed)
-                        for seed in range(seeds if bounded else 1)
+                    http_accuracy(
+                        base, operation, model, images, labels, problems(len(images), length, seed)
                     )
+                    for seed in range(seeds if bounded else 1)
                 ]
                 row["images"], row["miscut_numbers"] = drawn[0]
                 if bounded:
