@@ -52,6 +52,12 @@ def check_number(digits: np.ndarray, name: str = "number") -> np.ndarray:
     return array / totals
 
 
+def _checked(a: np.ndarray, b: np.ndarray, checked: bool) -> tuple[np.ndarray, np.ndarray]:
+    if checked:  # the caller's rows passed `check_number`: four reductions each, not again
+        return a, b
+    return check_number(a, "a"), check_number(b, "b")
+
+
 def most_probable(digits: np.ndarray) -> Answer:
     """The most probable reading of one number and its probability (digits are independent)."""
     digits = check_number(digits)
@@ -95,9 +101,10 @@ def _transitions(column: np.ndarray) -> np.ndarray:
     return table
 
 
-def add(a: np.ndarray, b: np.ndarray) -> Answer:
-    """The most probable sum of two read numbers and its exact probability."""
-    a, b = check_number(a, "a"), check_number(b, "b")
+def add(a: np.ndarray, b: np.ndarray, *, checked: bool = False) -> Answer:
+    """The most probable sum of two read numbers and its exact probability (`checked`:
+    both come from `check_number` already, as the API's readings do)."""
+    a, b = _checked(a, b, checked)
     if len(a) == len(b) == 1:  # one column, no carry in: the sum's whole distribution
         sums = np.convolve(a[0], b[0])
         value = int(sums.argmax())
@@ -156,9 +163,10 @@ class Comparison:
         return self.greater > 0.5
 
 
-def compare(a: np.ndarray, b: np.ndarray) -> Comparison:
-    """The exact probabilities that a > b and a == b, from the most significant digit down."""
-    a, b = _aligned(check_number(a, "a"), check_number(b, "b"))
+def compare(a: np.ndarray, b: np.ndarray, *, checked: bool = False) -> Comparison:
+    """The exact probabilities that a > b and a == b, from the most significant digit down
+    (`checked` as for `add`)."""
+    a, b = _aligned(*_checked(a, b, checked))
     joint = a[:, :, None] * b[:, None, :]  # (n, 10, 10): P(a_i = x, b_i = y)
     greater_here = (joint * _GREATER).sum(axis=(1, 2))  # P(a_i > b_i), column by column
     equal_here = np.trace(joint, axis1=1, axis2=2)
@@ -170,10 +178,11 @@ def compare(a: np.ndarray, b: np.ndarray) -> Comparison:
     return Comparison(min(1.0, greater), equal_so_far)
 
 
-def multiply(a: np.ndarray, b: np.ndarray) -> Answer:
+def multiply(a: np.ndarray, b: np.ndarray, *, checked: bool = False) -> Answer:
     """The product of two read numbers: exact over all readings for two single digits,
-    else the product of the most probable readings with the probability of both."""
-    a, b = check_number(a, "a"), check_number(b, "b")
+    else the product of the most probable readings with the probability of both
+    (`checked` as for `add`)."""
+    a, b = _checked(a, b, checked)
     if len(a) == 1 and len(b) == 1:
         products = np.bincount(_PRODUCTS, np.outer(a[0], b[0]).ravel(), minlength=82)
         value = int(products.argmax())

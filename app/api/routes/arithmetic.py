@@ -115,7 +115,7 @@ async def _arithmetic(route: str, model: str | None, server, settings, a, b) -> 
         value, confidence = int(reading.results[0]), float(reading.confidence[0])
     else:
         operation = arithmetic.add if route == "add" else arithmetic.multiply
-        answer = operation(*readings)
+        answer = operation(*readings, checked=True)
         value, confidence = answer.value, answer.probability
     return ArithmeticResult(
         result=value,
@@ -165,7 +165,7 @@ async def compare(
     if reading is not None:
         greater, probability = bool(reading.results[0]), float(reading.confidence[0])
     else:
-        comparison = arithmetic.compare(*readings)
+        comparison = arithmetic.compare(*readings, checked=True)
         greater, probability, equal = comparison.result, comparison.greater, comparison.equal
     return Comparison(
         result=greater,

@@ -142,3 +142,17 @@ def test_malformed_readings_are_refused(bad: np.ndarray, operation) -> None:
         operation(bad, readings("1"))
     with pytest.raises(ValueError):
         operation(readings("23"), bad)
+
+
+@pytest.mark.parametrize("operation", [arithmetic.add, arithmetic.multiply, arithmetic.compare])
+def test_checked_readings_give_the_same_answers(operation) -> None:
+    """The API checks a reader's rows once (`check_number`) and says so; the answers are
+    those of the operation that checks them itself (dividing by totals of 1 again moves
+    the probabilities by rounding only)."""
+    rng = np.random.default_rng(7)
+    for length_a, length_b in [(1, 1), (1, 3), (4, 4), (15, 9)]:
+        a = arithmetic.check_number(readings(random_number(rng, length_a), 0.2, rng) * 3)
+        b = arithmetic.check_number(readings(random_number(rng, length_b), 0.2, rng) * 3)
+        fast, careful = dict(vars(operation(a, b, checked=True))), dict(vars(operation(a, b)))
+        assert fast.pop("value", None) == careful.pop("value", None)  # exact integers
+        assert fast == pytest.approx(careful, rel=1e-12)
