@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test system-deps lint format train starter-models bench-load bench-peers bench-quality bench-numbers bench-steps bench-exports clean
+.PHONY: install run test system-deps lint format train starter-models bench-load bench-peers bench-quality bench-numbers bench-steps bench-exports bench-routes clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -79,6 +79,10 @@ bench-numbers: $(STAMP)
 bench-exports: $(STAMP)
 	test -n "$$HANDCALC_DATA" || (echo "set HANDCALC_DATA to the full mnist.npz" && exit 1)
 	$(BIN)/python -m bench.exports $(BENCH_ARGS)
+
+# What each inference route costs the event loop's thread, in process (no HTTP), on the starters.
+bench-routes: $(STAMP)
+	$(BIN)/python -m bench.routes $(BENCH_ARGS)
 
 # Time one autoencoder training step: Keras' or the fused batch normalisation, float32 or bfloat16.
 bench-steps: $(STAMP)
