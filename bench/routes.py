@@ -13,8 +13,9 @@ elapsed time over the requests sent, and the CPU time against `/classify`'s at t
 concurrency. At c=1 a lone request runs its model call on the loop itself, so the CPU
 time holds the model's too.
 
-Two runs on a 2-core Xeon agreed within 5% (wrk's figures vary by 20-25%), so it suits
-comparing two versions of a route, in one run or alternating. Every answer is checked:
+Two runs on a 2-core Xeon agreed within 3% on eight of the ten rows and within 8% on all
+(wrk's figures vary by 20-25%), so it suits comparing two versions of a route, in one
+run or alternating. Every answer is checked:
 a wrong one stops the run.
 """
 
