@@ -38,6 +38,7 @@ from PIL import Image
 from app.cli import api_command
 from app.client import Client
 from app.settings import ApiSettings
+from bench import store_root
 from bench.machine import describe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     concurrencies = [int(c) for c in arguments.concurrency.split(",")]
     if not set(arguments.access_log.split(",")) <= {"on", "off"}:
         parser.error("--access-log takes on, off or on,off")
-    root = arguments.root or os.environ.get("HANDCALC_ARTIFACT_ROOT") or str(ROOT / "starter")
+    root = store_root(arguments.root)
     state = Path(tempfile.mkdtemp(prefix="handcalc-bench-"))
     env = {"HANDCALC_ARTIFACT_ROOT": root, "HANDCALC_STATE_DIR": str(state),
            "HANDCALC_BENCH_ROUTES": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip

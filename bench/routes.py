@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import store_root
 from bench.machine import describe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ ROUTES = (
     Route("/compare", (("a", "3.png"), ("b", "4.png")), {"result": False}),
     Route("/read", (("image", "386.png"),), {"value": "386"}),
 )
+ROUTE_ORDER = {route.path: index for index, route in enumerate(ROUTES)}
 
 
 @dataclass(frozen=True)
@@ -176,9 +178,6 @@ def table(costs: list[Cost]) -> str:
     return "\n".join(lines)
 
 
-ROUTE_ORDER = {route.path: index for index, route in enumerate(ROUTES)}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000, help="per route and concurrency")
@@ -187,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="store (default: HANDCALC_ARTIFACT_ROOT or starter/)")
     arguments = parser.parse_args(argv)
     concurrencies = [int(value) for value in arguments.concurrency.split(",")]
-    root = arguments.root or os.environ.get("HANDCALC_ARTIFACT_ROOT") or str(ROOT / "starter")
+    root = store_root(arguments.root)
     with tempfile.TemporaryDirectory(prefix="handcalc-routes-") as state:
         os.environ.update(HANDCALC_ARTIFACT_ROOT=root, HANDCALC_STATE_DIR=state)
         costs = asyncio.run(measure(ROUTES, concurrencies, arguments.requests, arguments.rounds))

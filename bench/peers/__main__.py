@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench import store_root
 from bench.load import RESULTS, SUBSET, _free_port, rss_mb, wrk
 from bench.machine import describe
 from bench.peers import servers
@@ -35,7 +36,6 @@ from models.artifacts.registry import ArtifactStore
 from models.preprocess import preprocess
 from models.runtime import LiteModel
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLED = 32
 BATCH_IMAGES = 256
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     chosen = [servers.BY_NAME[name] for name in arguments.servers.split(",")]
     concurrencies = [int(c) for c in arguments.concurrency.split(",")]
-    root = arguments.root or _default_root()
+    root = store_root(arguments.root)
     venv = ensure_environment(arguments.venv) if any(s.peer for s in chosen) else arguments.venv
     state = Path(tempfile.mkdtemp(prefix="handcalc-peers-"))
     try:
@@ -74,12 +74,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"answered wrong after the load: {', '.join(wrong)}", file=sys.stderr)
         return 1
     return 0
-
-
-def _default_root() -> str:
-    import os
-
-    return os.environ.get("HANDCALC_ARTIFACT_ROOT") or str(ROOT / "starter")
 
 
 def measure(
