@@ -176,9 +176,10 @@ def test_batch_preprocessing_matches_one_by_one(digits):
 
 
 def test_the_single_image_mnist_form_test_agrees_with_the_stacked_one(mnist):
-    """`is_mnist_form` (every upload) and `_mnist_form_mask` (batches) say the same of real
-    digits as MNIST ships them, shifted off centre, faint, and of noise and blank images."""
-    from models.preprocess import _mnist_form_mask, is_mnist_form
+    """`mnist_form` (every upload, in Pillow's C code) and `_mnist_form_mask` (batches, in
+    numpy) say the same of real digits as MNIST ships them, shifted off centre, faint, and
+    of noise and blank images; what `mnist_form` passes on is the pixels over 255."""
+    from models.preprocess import _mnist_form_mask, mnist_form
 
     (train, _), (test, _) = mnist
     rng = np.random.default_rng(0)
@@ -189,9 +190,15 @@ def test_the_single_image_mnist_form_test_agrees_with_the_stacked_one(mnist):
         train[:1000], test, shifted, (test // 2).astype(np.uint8),
         rng.integers(0, 256, (200, 28, 28), dtype=np.uint8), np.zeros((3, 28, 28), np.uint8),
     ])  # fmt: skip
-    single = np.array([is_mnist_form(image) for image in images])
+    ready = [mnist_form(Image.fromarray(image)) for image in images]
+    single = np.array([pixels is not None for pixels in ready])
     assert (single == _mnist_form_mask(images)).all()
     assert single[:1000].mean() > 0.9 and 0.02 < single[1500:2000].mean() < 0.5  # both kinds
+    for pixels, image in zip(ready[:1000], images[:1000], strict=True):
+        if pixels is not None:
+            np.testing.assert_array_equal(pixels, image.astype(np.float32) * np.float32(1 / 255))
+    assert mnist_form(Image.fromarray(train[0]).convert("RGB")) is None
+    assert mnist_form(Image.fromarray(np.pad(train[0], 1))) is None  # 30x30
 
 
 def test_normalising_an_ink_map_with_only_faint_ink_says_so() -> None:

@@ -83,6 +83,20 @@ def test_one_digit_comes_through_exactly_as_a_single_upload(digits) -> None:
         np.testing.assert_array_equal(digit.image, preprocess(mnist_form))
 
 
+def test_a_digit_in_mnist_form_keeps_the_box_of_its_strong_ink(mnist) -> None:
+    """The quick path's box (Pillow's lookup and bounding box) is the one the cut finds on
+    the same pixels in numpy (`_box_of`), for real digits of every shape."""
+    from models.numbers.cut import _box_of
+    from models.preprocess import _mnist_form_mask
+
+    (train, _), _ = mnist
+    ready = train[:500][_mnist_form_mask(train[:500])]
+    assert len(ready) > 450
+    for image in ready:
+        (digit,) = cut_number(_png(image))
+        assert digit.box == _box_of(image.astype(np.float32) * np.float32(1 / 255))
+
+
 def test_a_hundred_digit_number_is_cut_whole(digits) -> None:
     images, _labels = digits
     rng = np.random.default_rng(100)
