@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-from app.api.schemas import Box, DigitReading, NumberReading
 from app.serving.server import ModelServer, ModelUnavailable, Served, UnknownModel
 from models.numbers import arithmetic
 from models.numbers.cut import Digit
@@ -43,25 +42,26 @@ def judge(reader: Served | None) -> Judge | None:
     return lambda images: reader.infer("classify", images)["probabilities"].max(axis=1)
 
 
-def number_reading(digits: list[Digit], probabilities: np.ndarray) -> NumberReading:
-    """The reading of one number (rows from `read_digits`): each digit's most probable
-    value, and the probability that all of them are right (the digits are independent)."""
+def number_reading(digits: list[Digit], probabilities: np.ndarray) -> dict:
+    """The reading of one number (rows from `read_digits`), as the fields of a
+    `NumberReading`: each digit's most probable value, and the probability that all of
+    them are right (the digits are independent). Plain values, which the answer's model
+    checks in one go."""
     best = probabilities.argmax(axis=1)
     values, confidences = best.tolist(), probabilities[np.arange(len(best)), best].tolist()
-    return NumberReading(
-        value="".join(map(str, values)),
-        confidence=math.prod(confidences),  # each at least 0.1: above 0 to 300 digits
-        digits=[
-            DigitReading(
-                value=value,
-                confidence=confidence,
-                box=Box(x=box[0], y=box[1], width=box[2], height=box[3]),
-            )
-            for value, confidence, box in zip(
-                values, confidences, (d.box for d in digits), strict=True
-            )
+    return {
+        "value": "".join(map(str, values)),
+        "confidence": math.prod(confidences),  # each at least 0.1: above 0 to 300 digits
+        "digits": [
+            {"value": value, "confidence": confidence, "box": _box(digit.box)}
+            for value, confidence, digit in zip(values, confidences, digits, strict=True)
         ],
-    )
+    }
+
+
+def _box(box: tuple[int, int, int, int]) -> dict[str, int]:
+    x, y, width, height = box
+    return {"x": x, "y": y, "width": width, "height": height}
 
 
 def reader_for(server: ModelServer, route: str, named: Served | None) -> Served | None:

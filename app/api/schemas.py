@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,7 +15,10 @@ def _example(**values: Any) -> ConfigDict:
 
 
 class ModelRef(BaseModel):
-    model_config = _example(name="classifier", version=3, kind="classifier")
+    model_config = ConfigDict(
+        frozen=True,  # one per served version, shared by its answers (`model_ref`)
+        **_example(name="classifier", version=3, kind="classifier"),
+    )
 
     name: str = Field(description="The registered name that answered.")
     version: int
@@ -23,7 +27,12 @@ class ModelRef(BaseModel):
 
 def model_ref(served) -> ModelRef:
     """The `model` object of an answer: the served version's name, number and kind."""
-    return ModelRef(name=served.name, version=served.version, kind=served.kind.name)
+    return _model_ref(served.name, served.version, served.kind.name)
+
+
+@lru_cache(maxsize=1024)
+def _model_ref(name: str, version: int, kind: str) -> ModelRef:
+    return ModelRef(name=name, version=version, kind=kind)
 
 
 class HeadRef(ModelRef):
@@ -32,6 +41,17 @@ class HeadRef(ModelRef):
     encoder_version: int | None = Field(
         None, description="Autoencoder version whose encoder the head's reader was fine-tuned from."
     )
+
+
+def head_ref(served) -> HeadRef:
+    """The `model` object of an arithmetic answer: `model_ref`'s, and for a head the
+    autoencoder version its reader started from."""
+    return _head_ref(served.name, served.version, served.kind.name, served.encoder_version)
+
+
+@lru_cache(maxsize=1024)
+def _head_ref(name: str, version: int, kind: str, encoder_version: int | None) -> HeadRef:
+    return HeadRef(name=name, version=version, kind=kind, encoder_version=encoder_version)
 
 
 _PROBABILITIES = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.999, 0.0, 0.001]

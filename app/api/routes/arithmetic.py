@@ -25,7 +25,7 @@ from app.api.numbers import (
     read_digits,
     reader_for,
 )
-from app.api.schemas import ArithmeticResult, Comparison, HeadRef, Parts, Read, model_ref
+from app.api.schemas import ArithmeticResult, Comparison, Read, head_ref, model_ref
 from app.api.uploads import load_number, load_numbers
 from app.serving.server import Served
 from models.numbers import arithmetic
@@ -57,7 +57,7 @@ async def read(
     reader = server.for_route("read", model)
     digits = await load_number(image, settings, "image", judge(reader))
     (probabilities,) = await read_digits(reader, digits)
-    return Read(**number_reading(digits, probabilities).model_dump(), model=model_ref(reader))
+    return Read(**number_reading(digits, probabilities), model=model_ref(reader))
 
 
 async def _operands(route: str, model: str | None, server, settings, a, b):
@@ -104,10 +104,6 @@ async def _head(answerer: Served, a: list[Digit], b: list[Digit]):
     return decode(answerer.kind.name, await answerer.infer_async("predict", pair))
 
 
-def _ref(served: Served) -> HeadRef:
-    return HeadRef(**model_ref(served).model_dump(), encoder_version=served.encoder_version)
-
-
 async def _arithmetic(route: str, model: str | None, server, settings, a, b) -> ArithmeticResult:
     answerer, number_a, number_b, pending = await _operands(route, model, server, settings, a, b)
     reading, readings = await _answers(answerer, route, number_a, number_b, pending)
@@ -121,9 +117,9 @@ async def _arithmetic(route: str, model: str | None, server, settings, a, b) -> 
         result=value,
         result_text=str(value),
         confidence=confidence,
-        parts=Parts(units=value % 10, tens=value // 10) if value < 100 else None,
+        parts={"units": value % 10, "tens": value // 10} if value < 100 else None,
         **_numbers(number_a, number_b, readings),
-        model=_ref(answerer),
+        model=head_ref(answerer),
     )
 
 
@@ -172,5 +168,5 @@ async def compare(
         probability=probability,
         equal_probability=equal,
         **_numbers(number_a, number_b, readings),
-        model=_ref(answerer),
+        model=head_ref(answerer),
     )
