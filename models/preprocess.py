@@ -24,6 +24,8 @@ BOX = 20
 CENTRE = 14.0  # MNIST's mean centre of mass, in pixel-index coordinates (measured: 13.997, 14.006)
 MAX_PIXELS = 40_000_000
 
+TO_UNIT = np.float32(1 / 255)
+"""An 8-bit grey level times this is the model's input, for images already in MNIST form."""
 MIN_CONTRAST = 0.08  # the ink must differ from the paper by 8% of the full range
 INK_THRESHOLD = 0.2  # a pixel is ink when it has 20% of the strongest ink's intensity
 FAINT_THRESHOLD = 0.02  # faint anti-aliased edges next to the ink are kept in the crop
@@ -79,7 +81,7 @@ def preprocess_many(
     if small:
         stack = np.stack(small_pixels)
         ready = _mnist_form_mask(stack)
-        batch[np.asarray(small)[ready]] = stack[ready].astype(np.float32) * np.float32(1 / 255)
+        batch[np.asarray(small)[ready]] = stack[ready] * TO_UNIT
         others.extend(
             (i, Image.fromarray(p))
             for i, p, ok in zip(small, small_pixels, ready, strict=True)
@@ -259,7 +261,6 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
 _INDEX = np.arange(SIDE, dtype=np.float64)
 _MASSES = np.stack([np.ones(SIDE * SIDE), *np.divmod(np.arange(SIDE * SIDE), SIDE)], axis=1)
 """Row-major pixels times this: (total ink, ink times row, ink times column)."""
-_TO_UNIT = np.float32(1 / 255)
 
 
 def mnist_form(image: Image.Image) -> np.ndarray | None:
@@ -282,7 +283,7 @@ def mnist_form(image: Image.Image) -> np.ndarray | None:
     total, row_mass, col_mass = (pixels @ _MASSES).tolist()
     if abs(row_mass / total - CENTRE) > 1.0 or abs(col_mass / total - CENTRE) > 1.0:
         return None
-    return pixels.reshape(SIDE, SIDE) * _TO_UNIT
+    return pixels.reshape(SIDE, SIDE) * TO_UNIT
 
 
 def _mnist_form_mask(stack: np.ndarray) -> np.ndarray:

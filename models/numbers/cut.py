@@ -35,6 +35,7 @@ from models.numbers.split import Group, Judge, Page, Piece, split
 from models.preprocess import (
     INK_THRESHOLD,
     MAX_PIXELS,
+    TO_UNIT,
     ImageError,
     decode,
     ink_map,
@@ -212,7 +213,7 @@ def _box_of(ink: np.ndarray) -> tuple[int, int, int, int]:
     return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
 
 
-_LEVELS = np.arange(256, dtype=np.uint8) * np.float32(1 / 255)  # as `mnist_form` scales them
+_LEVELS = np.arange(256, dtype=np.uint8) * TO_UNIT  # each grey level as the quick path scales it
 _STRONG = [255 if strong else 0 for strong in _LEVELS > INK_THRESHOLD]
 """Grey level -> 255 where `_box_of` counts the pixel as ink, for `_strong_box`."""
 
