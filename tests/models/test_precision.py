@@ -19,17 +19,19 @@ def test_explicit_precisions_resolve_to_themselves():
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        ("fpu vme avx512f avx512_bf16 amx_bf16 amx_tile amx_int8", True),
-        ("fpu vme avx2 avx512f avx512_bf16", False),  # bfloat16 instructions but no AMX
+        ("fpu vme avx512f avx512_bf16 amx_bf16 amx_tile amx_int8", True),  # Sapphire Rapids
+        ("fpu vme avx2 avx512f avx512_vnni avx512_bf16", True),  # Zen 4: no AMX
+        ("fpu vme avx2 avx512f avx512_vnni", False),  # AVX-512, but bfloat16 emulated
+        ("fpu vme avx2 fma", False),
     ],
 )
-def test_amx_is_read_off_the_cpu_flags(tmp_path, monkeypatch, flags, expected):
+def test_native_bfloat16_is_read_off_the_cpu_flags(tmp_path, monkeypatch, flags, expected):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(f"processor\t: 0\nmodel name\t: some cpu\nflags\t\t: {flags}\n")
     monkeypatch.setattr(precision, "CPU_FLAGS", cpuinfo)
-    assert precision._cpu_has_amx() is expected
+    assert precision._cpu_multiplies_bfloat16() is expected
     monkeypatch.setattr(precision, "CPU_FLAGS", tmp_path / "missing")
-    assert precision._cpu_has_amx() is False
+    assert precision._cpu_multiplies_bfloat16() is False
 
 
 def test_dtype_policy_is_restored_even_after_an_error():
