@@ -18,7 +18,7 @@ Precision = Literal["auto", "float32", "mixed_bfloat16"]
 PRECISION_DESCRIPTION = (
     "What the layers compute in: mixed_bfloat16 (float32 weights, bfloat16 arithmetic), "
     "float32, or auto: mixed_bfloat16 where the hardware has native bfloat16 (a GPU, a CPU "
-    "with AMX), else float32. Models are published in float32 either way."
+    "with AMX or AVX512_BF16), else float32. Models are published in float32 either way."
 )
 FLOAT32_ONLY = (
     "float32 (auto means it too): this kind trains in its own loop, which has no mixed "
@@ -79,16 +79,18 @@ class ClassifierParams(TrainingParams):
 
 
 class VaeParams(TrainingParams):
-    epochs: int = Field(16, ge=1, le=500)
+    epochs: int = Field(15, ge=1, le=500)
     batch_size: int = Field(128, ge=8, le=4096)
-    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    # full MNIST, 3 epochs (KL warm-up 0.5), float32: 105.55 nats of test negative ELBO at
+    # 1e-3, 103.17 at 3e-3; 17 epochs at 3e-3 in bfloat16: 94.99 (2-core Zen 4 EPYC)
+    learning_rate: float = Field(3e-3, gt=0.0, le=1.0)
     latent_dim: int = Field(16, ge=2, le=512, description="Length of the latent vector.")
     width: int = Field(64, ge=8, le=512, description="Channels of the widest convolutions.")
     kl_warmup_epochs: float = Field(
         2.0, ge=0.0, le=100.0, description="Epochs over which the KL weight ramps from 0 to 1."
     )
     jit_compile: bool = Field(False, description="Compile the training step with XLA.")
-    precision: Literal["auto", "float32"] = Field("float32", description=FLOAT32_ONLY)
+    precision: Precision = Field("auto", description=PRECISION_DESCRIPTION)
 
 
 class FewLabelParams(TrainingParams):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 
 import keras
 import numpy as np
@@ -31,9 +32,11 @@ from models.training.fit import (
     as_float_images,
     limit,
     optimizer,
+    precision_build,
     seed_everything,
     split_validation,
 )
+from models.training.precision import in_float32, resolve
 
 IMAGE_SHAPE = (28, 28)
 PIXELS = 28 * 28
@@ -104,13 +107,17 @@ def kl_weight(step: int, warmup_steps: int) -> float:
 def train_vae(
     params: VaeParams, train_images: np.ndarray, monitor: Monitor | None = None
 ) -> Trained:
-    """Fit the VAE by minimising the negative ELBO on grey-level pixels (a custom loop)."""
+    """Fit the VAE by minimising the negative ELBO on grey-level pixels (a custom loop).
+
+    In mixed bfloat16 the layers compute in bfloat16 while the mean, log-variance,
+    pixel logits and both loss terms stay float32; the model returned is float32."""
     monitor = monitor or Monitor()
     seed_everything(params.seed)
     started = time.perf_counter()
     images = as_float_images(limit(train_images, params))
     fit_index, val_index = split_validation(len(images), params)
-    model = build_vae(params.latent_dim, params.width)
+    build = partial(build_vae, params.latent_dim, params.width)
+    model = precision_build(build, params.precision)
     encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
     steps_per_epoch = math.ceil(len(fit_index) / params.batch_size)
     total_steps = steps_per_epoch * params.epochs
@@ -166,7 +173,8 @@ def train_vae(
         if monitor.on_epoch is not None:
             monitor.on_epoch(epoch, params.epochs, metrics)
         monitor.raise_if_cancelled()
-    return Trained(model, history, time.perf_counter() - started, "float32")
+    elapsed = time.perf_counter() - started
+    return Trained(in_float32(model, build), history, elapsed, resolve(params.precision))
 
 
 def elbo_terms(
