@@ -72,16 +72,11 @@ def test_a_vae_trained_in_bfloat16_is_returned_in_float32(mnist):
     )
     trained = vae.train_vae(params, train_images)
     assert trained.precision == "mixed_bfloat16"
-    assert {layer.compute_dtype for layer in _all_layers(trained.model)} == {"float32"}
-    images = (test_images[:256] / 255.0).astype(np.float32)
     encoder, decoder = trained.model.get_layer("encoder"), trained.model.get_layer("decoder")
-    # every pixel at the training mean scores about 199 nats on test digits: it has learnt
-    assert vae.elbo_terms(encoder, decoder, images)["negative_elbo"] < 190
+    assert {layer.compute_dtype for layer in encoder.layers + decoder.layers} == {"float32"}
+    images = (test_images[:256] / 255.0).astype(np.float32)
+    # what a VAE scores that draws every image as the training mean, with no latent at all
+    mean = np.clip((train_images[:2048] / 255.0).mean(axis=0), 1e-6, 1 - 1e-6)
+    at_mean = -(images * np.log(mean) + (1 - images) * np.log(1 - mean)).sum(axis=(1, 2)).mean()
+    assert vae.elbo_terms(encoder, decoder, images)["negative_elbo"] < at_mean - 20
     assert trained.history[-1]["val_loss"] < trained.history[0]["val_loss"]
-
-
-def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    found = []
-    for layer in model.layers:
-        found.extend(_all_layers(layer) if isinstance(layer, keras.Model) else [layer])
-    return found
